@@ -1,0 +1,130 @@
+"""One front door for every search engine.
+
+``search(problem, rank, engine="spn", ...)`` dispatches to an engine module by
+name.  Every engine function has the same signature::
+
+    run(problem, rank, *, seed=0, time_limit=None, callback=None, **options) -> SearchResult
+
+and returns a :class:`SearchResult`: the exact, verified schemes it found,
+near misses (rounded schemes with few wrong tensor entries, for the exact
+solvers to finish) and timing.  Engines are imported lazily so that a missing
+optional dependency of one engine does not break the others.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from discovery.errors import InvalidInputError
+from discovery.problems import Problem
+from discovery.progress import ProgressCallback
+from discovery.scheme import Scheme
+
+__all__ = ["SearchResult", "NearMiss", "ENGINES", "search", "engine_function"]
+
+#: Engine name -> "module:function".  Engines register here.
+ENGINES: dict[str, str] = {
+    "spn": "discovery.engines.spn:run",
+    "lm": "discovery.engines.lm:run",
+    "cpsat": "solvers.cpsat:run",
+    "auto": "solvers.pipeline:run",
+}
+
+
+@dataclass(frozen=True)
+class NearMiss:
+    """A rounded scheme that is wrong in ``wrong`` tensor entries.
+
+    ``approx`` optionally holds the continuous factors it was rounded from
+    (numpy float arrays U, V, W), which refinement can use as confidence.
+    """
+
+    scheme: Scheme
+    wrong: int
+    approx: Optional[tuple] = None
+
+
+@dataclass
+class SearchResult:
+    """Outcome of one search run.
+
+    Attributes
+    ----------
+    status : {"found", "not_found", "infeasible"}
+        ``infeasible`` only when an engine *proved* it (CP-SAT).
+    schemes : list of Scheme
+        Exact, verified schemes (distinct), in the order found.
+    near_misses : list of NearMiss
+        Sorted by number of wrong entries.
+    """
+
+    problem: Problem
+    rank: int
+    engine: str
+    status: str = "not_found"
+    schemes: list[Scheme] = field(default_factory=list)
+    near_misses: list[NearMiss] = field(default_factory=list)
+    restarts: int = 0
+    exact: int = 0
+    wall_seconds: float = 0.0
+    first_exact_seconds: Optional[float] = None
+    best_loss: Optional[float] = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def found(self) -> bool:
+        return bool(self.schemes)
+
+
+def engine_function(name: str):
+    """The ``run`` function of engine ``name`` (imported on first use)."""
+    if name not in ENGINES:
+        raise InvalidInputError(f"unknown engine {name!r}: expected one of {', '.join(ENGINES)}")
+    module, _, func = ENGINES[name].partition(":")
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name and module.startswith(exc.name):
+            raise InvalidInputError(f"engine {name!r} is not available in this installation") from None
+        raise
+    return getattr(mod, func)
+
+
+def search(
+    problem: Problem,
+    rank: int,
+    engine: str = "spn",
+    *,
+    seed: Any = 0,
+    time_limit: Optional[float] = None,
+    callback: Optional[ProgressCallback] = None,
+    **options: Any,
+) -> SearchResult:
+    """Search for exact schemes of ``problem`` with ``rank`` multiplications.
+
+    Parameters
+    ----------
+    problem : Problem
+    rank : int
+        Number of multiplications (>= 1).
+    engine : str
+        A key of :data:`ENGINES`.
+    seed : int
+        Same seed, same result (on the same machine).
+    time_limit : float, optional
+        Wall-clock budget in seconds.
+    callback : callable, optional
+        Receives :class:`~discovery.progress.ProgressEvent` objects.
+    **options
+        Engine-specific options.
+    """
+    if not isinstance(problem, Problem):
+        raise InvalidInputError(f"problem must be a Problem, got {type(problem).__name__}")
+    if isinstance(rank, bool) or not isinstance(rank, int) or rank < 1:
+        raise InvalidInputError(f"rank must be a positive integer, got {rank!r}")
+    if time_limit is not None and not time_limit > 0:
+        raise InvalidInputError(f"time limit must be positive, got {time_limit!r}")
+    run = engine_function(engine)
+    return run(problem, rank, seed=seed, time_limit=time_limit, callback=callback, **options)
