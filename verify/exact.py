@@ -95,7 +95,7 @@ def verify_exact(scheme: Scheme) -> Verification:
     True
     >>> U = s.U.copy(); U[0, 0] = 2
     >>> bad = verify_exact(s.replace(U=U)); bad.ok, bad.wrong
-    (False, 2)
+    (False, 1)
     """
     level = "mod2" if scheme.field == "F2" else "exact"
     n, d = reconstruct_scaled(scheme)

@@ -45,7 +45,7 @@ def run(args) -> int:
             checks.append(verify_symbolic(scheme))
         failed = next((c for c in checks if not c.ok), None)
         what = f"{scheme.problem.spec} rank {scheme.rank} over {scheme.field}"
-        if failed:
+        if failed is not None:
             wrong += 1
             out.print(f"WRONG {path}: {what}: {failed.reason}", markup=False)
             continue

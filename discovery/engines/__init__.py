@@ -1,0 +1,1 @@
+"""Search engines behind :func:`discovery.search.search`, one module each."""
