@@ -27,6 +27,10 @@ def _alphatensor(scheme, args) -> None:
 #: Format name -> writer(scheme, args).  Other modules register code generators here.
 FORMATS = {"json": _json, "alphatensor": _alphatensor}
 
+from discovery.cli.export_code import write_c, write_python  # noqa: E402
+
+FORMATS.update({"python": write_python, "c": write_c})
+
 
 def add_arguments(p) -> None:
     p.add_argument("file", metavar="FILE")

@@ -1,0 +1,34 @@
+"""Code-generator formats of ``bilinear export``: ``--format python`` and ``--format c``.
+
+The code goes to ``--out PATH`` (written atomically) or stdout; the counts
+(multiplications, additions naive and after common-subexpression
+elimination) go to stderr, so piping the code stays clean.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from discovery.cli.common import err
+from discovery.codegen import generate, plan
+from discovery.formats import atomic_write_bytes
+
+
+def _write(scheme, args, language: str) -> None:
+    ctype = "int" if scheme.field == "F2" else "double"
+    source = generate(scheme, language, ctype=ctype)
+    if args.out:
+        atomic_write_bytes(args.out, source.encode())
+    else:
+        sys.stdout.write(source)
+    err.print(f"{language}: {plan(scheme).summary()}", markup=False)
+
+
+def write_python(scheme, args) -> None:
+    """``--format python``: a straight-line ``def f(x, y) -> list``."""
+    _write(scheme, args, "python")
+
+
+def write_c(scheme, args) -> None:
+    """``--format c``: ``void f(const double *x, const double *y, double *z)``."""
+    _write(scheme, args, "c")
