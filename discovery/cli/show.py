@@ -11,6 +11,9 @@ HELP = "print a scheme as formulas (products, then outputs) with its costs"
 
 #: Extra sections other modules add: functions (scheme, args) -> list of lines.
 SECTIONS = []
+from discovery.costs import show_section  # noqa: E402
+
+SECTIONS.append(show_section)
 #: Extra arguments other modules add: functions (parser) -> None.
 ARGUMENTS = []
 
@@ -47,3 +50,15 @@ def run(args) -> int:
     out.print("", markup=False)
     out.print(format_scheme(scheme), markup=False)
     return 0
+
+
+def _winograd_section(scheme, args) -> list[str]:
+    """Costs, Aᵀ/G/Bᵀ and measured accuracy for correlation schemes."""
+    if scheme.problem.kind not in ("correlation", "correlation2d"):
+        return []
+    from discovery.accuracy import show_section
+
+    return show_section(scheme, args)
+
+
+SECTIONS.append(_winograd_section)
