@@ -28,6 +28,7 @@ __all__ = ["SearchResult", "NearMiss", "ENGINES", "search", "engine_function"]
 ENGINES: dict[str, str] = {
     "spn": "discovery.engines.spn:run",
     "lm": "discovery.engines.lm:run",
+    "flip": "discovery.engines.flip:run",
     "cpsat": "solvers.cpsat:run",
     "auto": "solvers.pipeline:run",
 }

@@ -1,0 +1,642 @@
+"""Engine ``flip``: random walks on the flip graph (Kauers & Moosbauer 2022).
+
+A scheme is a list of rank-one terms ``s * a (x) b (x) c``.  Three moves keep
+the tensor ``sum_r a_r (x) b_r (x) c_r`` unchanged:
+
+*flip*
+    two terms that share a factor, ``a (x) b (x) c`` and ``a (x) b' (x) c'``,
+    become ``a (x) (b + l b') (x) c`` and ``a (x) b' (x) (c' - l c)`` (any role
+    of the three positions, ``l = 1`` over F2, ``l = +-1`` over Z);
+*reduction*
+    two terms that share two factors merge,
+    ``a (x) b (x) c + a (x) b (x) c' = a (x) b (x) (c + c')``, and a term with a
+    zero factor disappears: the rank drops by one;
+*plus transition*
+    ``a (x) b (x) c = (a - m a') (x) b (x) c + m a' (x) b (x) c`` for the first
+    factor ``a'`` of another term: the rank grows by one, which lets a walk
+    that has stalled on a plateau escape (Arai, Ichikawa & Hukushima 2024).
+
+Each factor is stored as an integer bit-mask: over F2 bit ``k`` is entry
+``k``; over Z coefficients are kept in {-1, 0, 1} as two masks (positive bits
+in the low half, negative bits in the high half), normalised so that the first
+nonzero entry is +1 and the sign lives in the term.  Equal masks then mean
+"equal up to sign", and adding two factors is a handful of bit operations.
+Many walks run together: every array has a leading walk axis and one step
+advances all walks by one random flip with numpy, no Python loop over walks.
+
+Every scheme returned is checked with :func:`verify.verify_exact`.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import time
+from typing import Any, Optional
+
+import numpy as np
+
+from discovery.errors import InvalidInputError
+from discovery.problems import Problem
+from discovery.progress import ProgressCallback, ProgressEvent
+from discovery.random import as_generator, as_seed
+from discovery.scheme import Scheme
+from discovery.search import SearchResult
+
+__all__ = ["run", "FlipWalks", "encode", "decode", "FIELDS"]
+
+#: Fields the engine walks over.
+FIELDS = ("F2", "Z")
+
+#: Default number of vectorised steps when neither a time limit nor a step
+#: budget is given.
+DEFAULT_STEPS = 20_000
+
+
+# --------------------------------------------------------------- bit masks
+def _bits(n: int) -> np.ndarray:
+    return (np.int64(1) << np.arange(n, dtype=np.int64)).astype(np.int64)
+
+
+def encode(scheme: Scheme, field: str) -> tuple[np.ndarray, np.ndarray]:
+    """Bit-mask codes ``(X, S)`` of a scheme's terms.
+
+    ``X`` has shape ``(3, R)`` (codes of U, V and W rows), ``S`` shape ``(R,)``
+    (the signs, all +1 over F2).  Over Z every coefficient must lie in
+    {-1, 0, 1}; over F2 coefficients are taken mod 2 (integers only).
+
+    Raises
+    ------
+    InvalidInputError
+        For coefficients that cannot be represented.
+
+    Examples
+    --------
+    >>> from discovery.known import strassen
+    >>> from verify import verify_exact
+    >>> X, S = encode(strassen(), "Z")
+    >>> X.shape, verify_exact(decode(X, S, strassen().problem, "Z")).ok
+    ((3, 7), True)
+    """
+    if field not in FIELDS:
+        raise InvalidInputError(f"field must be one of {', '.join(FIELDS)}, got {field!r}")
+    rank = scheme.rank
+    X = np.zeros((3, rank), dtype=np.int64)
+    S = np.ones(rank, dtype=np.int64)
+    for pos, mat in enumerate(scheme.factors):
+        n = mat.shape[1]
+        for r in range(rank):
+            pmask = mmask = 0
+            for k, v in enumerate(mat[r].tolist()):
+                if v != int(v):
+                    raise InvalidInputError(f"the flip engine needs integer coefficients, got {v}")
+                v = int(v)
+                if field == "F2":
+                    v %= 2
+                if v == 1:
+                    pmask |= 1 << k
+                elif v == -1:
+                    mmask |= 1 << k
+                elif v != 0:
+                    raise InvalidInputError(
+                        f"the flip engine over Z keeps coefficients in {{-1, 0, 1}}, got {v}"
+                    )
+            low = (pmask | mmask) & -(pmask | mmask)
+            if mmask & low:
+                pmask, mmask = mmask, pmask
+                S[r] = -S[r]
+            X[pos, r] = pmask | (mmask << n)
+    return X, S
+
+
+def decode(X: np.ndarray, S: np.ndarray, problem: Problem, field: str, meta: Optional[dict] = None) -> Scheme:
+    """The :class:`Scheme` of codes ``X`` (3 x R) and signs ``S`` (R,).
+
+    The sign of each term is put on its W row.
+    """
+    rows = []
+    for pos, n in enumerate(problem.shape):
+        codes = [int(c) for c in X[pos]]
+        mat = []
+        for r, c in enumerate(codes):
+            sign = int(S[r]) if pos == 2 else 1
+            mat.append([sign * (((c >> k) & 1) - ((c >> (k + n)) & 1)) for k in range(n)])
+        rows.append(mat)
+    U, V, W = rows
+    if field == "F2":
+        W = [[v % 2 for v in row] for row in W]
+    return Scheme(problem, U, V, W, field, meta or {})
+
+
+# ------------------------------------------------------------ the walks
+class FlipWalks:
+    """A population of flip-graph random walks over F2 or Z (one per row).
+
+    Parameters
+    ----------
+    X0, S0 : arrays
+        Codes (3 x R0) and signs (R0,) of the start scheme, see :func:`encode`.
+    nbits : (int, int, int)
+        Lengths ``(nx, ny, nz)`` of the three factors.
+    field : {"F2", "Z"}
+    walks : int
+        Number of walks advanced together.
+    capacity : int
+        Largest rank a walk may hold (plus transitions stop there).
+    rng : numpy Generator
+
+    Notes
+    -----
+    Live terms of walk ``w`` are the columns ``0 .. rank[w] - 1``; removing
+    a term moves the last live term into its place.
+    """
+
+    def __init__(self, X0, S0, nbits, field, walks, capacity, rng):
+        self.field = field
+        self.z = field == "Z"
+        self.N = int(walks)
+        self.cap = int(capacity)
+        self.rng = rng
+        self.shift = np.asarray(nbits, dtype=np.int64)
+        self.low_mask = (np.int64(1) << self.shift) - 1
+        X0, S0 = _reduce_start(np.asarray(X0), np.asarray(S0), self.shift, self.z)
+        self.X0 = np.zeros((3, self.cap), dtype=np.int64)
+        self.S0 = np.ones(self.cap, dtype=np.int64)
+        self.r0 = X0.shape[1]
+        if self.r0 > self.cap:
+            raise InvalidInputError(f"start rank {self.r0} exceeds the walk capacity {self.cap}")
+        self.X0[:, : self.r0] = X0
+        self.S0[: self.r0] = S0
+        self.X = np.broadcast_to(self.X0, (self.N, 3, self.cap)).copy()
+        self.S = np.broadcast_to(self.S0, (self.N, self.cap)).copy()
+        self.rank = np.full(self.N, self.r0, dtype=np.int64)
+        self.best = self.rank.copy()
+        self.stall = np.zeros(self.N, dtype=np.int64)
+        self.age = np.zeros(self.N, dtype=np.int64)
+        self.cols = np.arange(self.cap, dtype=np.int64)
+        self.flips = 0
+
+    # ------------------------------------------------------------ helpers
+    def reset(self, which: np.ndarray) -> None:
+        """Put the walks ``which`` (indices) back at the start scheme."""
+        if which.size == 0:
+            return
+        self.X[which] = self.X0
+        self.S[which] = self.S0
+        self.rank[which] = self.r0
+        self.best[which] = self.r0
+        self.stall[which] = 0
+        self.age[which] = 0
+
+    def _add(self, x, y, pos):
+        """``x + y`` for codes at positions ``pos``: (code, sign, ok)."""
+        if not self.z:
+            return x ^ y, None, np.ones(x.shape, dtype=bool)
+        sh = self.shift[pos]
+        lm = self.low_mask[pos]
+        xp, xm = x & lm, x >> sh
+        yp, ym = y & lm, y >> sh
+        ok = ((xp & yp) | (xm & ym)) == 0
+        p = (xp & ~ym) | (yp & ~xm)
+        m = (xm & ~yp) | (ym & ~xp)
+        v = p | m
+        neg = (m & (v & -v)) != 0
+        p, m = np.where(neg, m, p), np.where(neg, p, m)
+        return p | (m << sh), np.where(neg, -1, 1), ok
+
+    def _neg(self, x, pos, flag):
+        """``-x`` where ``flag`` (Z only)."""
+        sh = self.shift[pos]
+        lm = self.low_mask[pos]
+        return np.where(flag, (x >> sh) | ((x & lm) << sh), x)
+
+    def _remove(self, w, t):
+        """Remove term ``t[k]`` of walk ``w[k]`` (distinct walks); return the
+        index of the term that moved into its place (``last``)."""
+        last = self.rank[w] - 1
+        self.X[w, :, t] = self.X[w, :, last]
+        self.S[w, t] = self.S[w, last]
+        self.X[w, :, last] = 0
+        self.S[w, last] = 1
+        self.rank[w] = last
+        return last
+
+    def _reduce(self, w, t, track=None):
+        """Merge term ``t`` of walks ``w`` with a term sharing two factors,
+        repeatedly; remove terms with a zero factor first.
+
+        ``track`` (one term index per walk of ``w``) follows another term
+        through the removals: it is updated in place, -1 once removed.
+        """
+        sel = np.arange(w.size)
+
+        def removed(ws, ts, sl):
+            last = self._remove(ws, ts)
+            if track is not None:
+                tr = track[sl]
+                tr = np.where(tr == ts, -1, np.where(tr == last, ts, tr))
+                track[sl] = tr
+            return last
+
+        while w.size:
+            zero = np.any(self.X[w, :, t] == 0, axis=1) & (t < self.rank[w])
+            if zero.any():
+                removed(w[zero], t[zero], sel[zero])
+                keep = ~zero
+                w, t, sel = w[keep], t[keep], sel[keep]
+                if not w.size:
+                    return
+            n = w.size
+            live = self.cols[None, :] < self.rank[w][:, None]
+            live[np.arange(n), t] = False
+            Xw = self.X[w]
+            own = Xw[np.arange(n), :, t]
+            eqs = [Xw[:, k, :] == own[:, k, None] for k in range(3)]
+            found = np.zeros(n, dtype=bool)
+            partner = np.zeros(n, dtype=np.int64)
+            free = np.zeros(n, dtype=np.int64)
+            for u, v, f in ((0, 1, 2), (0, 2, 1), (1, 2, 0)):
+                m = eqs[u] & eqs[v] & live
+                has = m.any(axis=1) & ~found
+                partner = np.where(has, m.argmax(axis=1), partner)
+                free = np.where(has, f, free)
+                found |= has
+            if not found.any():
+                return
+            w, t, sel = w[found], t[found], sel[found]
+            k, f = partner[found], free[found]
+            # s_k a b c_k + s_t a b c_t = s_k a b (c_k + s_k s_t c_t)
+            ct = self.X[w, f, t]
+            if self.z:
+                ct = self._neg(ct, f, self.S[w, k] * self.S[w, t] < 0)
+            new, sign, ok = self._add(self.X[w, f, k], ct, f)
+            w, t, sel, k, f, new = w[ok], t[ok], sel[ok], k[ok], f[ok], new[ok]
+            if self.z:
+                self.S[w, k] *= sign[ok]
+            self.X[w, f, k] = new
+            last = removed(w, t, sel)
+            # go on with the merged term (a zero merge is removed at the top)
+            t = np.where(k == last, t, k)
+
+    # --------------------------------------------------------------- moves
+    def step(self) -> None:
+        """One random flip in every walk, then reductions."""
+        N, rng = self.N, self.rng
+        w = np.arange(N)
+        rank = self.rank
+        i = (rng.random(N) * rank).astype(np.int64)
+        live = self.cols[None, :] < rank[:, None]
+        live[w, i] = False
+        X = self.X
+        own = X[w, :, i]
+        eq = (X == own[:, :, None]) & live[:, None, :]
+        eq = eq.reshape(N, -1)
+        noise = rng.bit_generator.random_raw(-(-eq.size // 8)).view(np.uint8)[: eq.size]
+        pick = (eq * noise.reshape(eq.shape)).argmax(axis=1)
+        ok = eq[w, pick]
+        p, j = np.divmod(pick, self.cap)
+        q = (p + rng.integers(1, 3, N)) % 3
+        s = 3 - p - q
+        w, i, j, p, q, s = w[ok], i[ok], j[ok], p[ok], q[ok], s[ok]
+        # s_i a b_i c_i + s_j a b_j c_j
+        #   = s_i a (b_i + l b_j) c_i + s_j a b_j (c_j - l s_i s_j c_i)
+        bj = self.X[w, q, j]
+        ci = self.X[w, s, i]
+        if self.z:
+            lam_neg = rng.random(w.size) < 0.5
+            bj = self._neg(bj, q, lam_neg)
+            mu_neg = ~lam_neg ^ (self.S[w, i] * self.S[w, j] < 0)
+            ci = self._neg(ci, s, mu_neg)
+        newb, sb, ok1 = self._add(self.X[w, q, i], bj, q)
+        newc, sc, ok2 = self._add(self.X[w, s, j], ci, s)
+        ok = ok1 & ok2
+        w, i, j, q, s, newb, newc = w[ok], i[ok], j[ok], q[ok], s[ok], newb[ok], newc[ok]
+        self.X[w, q, i] = newb
+        self.X[w, s, j] = newc
+        if self.z:
+            self.S[w, i] *= sb[ok]
+            self.S[w, j] *= sc[ok]
+        self.flips += int(w.size)
+        before = self.rank.copy()
+        # only walks where a new factor is zero or matches another term's
+        # factor at the same position can reduce
+        cand = ((newb == 0) | (newc == 0)
+                | ((X[w, q, :] == newb[:, None]).sum(axis=1) > 1)
+                | ((X[w, s, :] == newc[:, None]).sum(axis=1) > 1))
+        if cand.any():
+            w, i, j = w[cand], i[cand], j[cand]
+            track = j.copy()
+            self._reduce(w, i, track)
+            # i's reductions may have moved j (it was the last term) or removed it
+            alive = track >= 0
+            self._reduce(w[alive], track[alive])
+        self.age += 1
+        dropped = self.rank < before
+        self.stall = np.where(dropped, 0, self.stall + 1)
+        self.best = np.minimum(self.best, self.rank)
+
+    def plus(self, which: np.ndarray) -> None:
+        """A plus transition (rank + 1) in the walks ``which``.
+
+        ``s_i a_i b_i c_i = s_i (a_i - m a_j) b_i c_i + s_i m a_j b_i c_i``
+        for a random position and a random other term ``j``.
+        """
+        rng = self.rng
+        w = which[self.rank[which] < self.cap]
+        if not w.size:
+            return
+        r = self.rank[w]
+        i = (rng.random(w.size) * r).astype(np.int64)
+        j = (i + 1 + (rng.random(w.size) * (r - 1)).astype(np.int64)) % r
+        p = rng.integers(0, 3, w.size)
+        ai, aj = self.X[w, p, i], self.X[w, p, j]
+        ok = ai != aj
+        negm = np.zeros(w.size, dtype=bool)
+        if self.z:
+            negm = rng.random(w.size) < 0.5
+            # a_i - m a_j: add -m a_j
+            new, sign, ok2 = self._add(ai, self._neg(aj, p, ~negm), p)
+            ok &= ok2
+        else:
+            new, sign, _ = self._add(ai, aj, p)
+        w, i, j, p, new, negm = w[ok], i[ok], j[ok], p[ok], new[ok], negm[ok]
+        t = self.rank[w]
+        self.X[w, :, t] = self.X[w, :, i]
+        self.X[w, p, t] = self.X[w, p, j]
+        self.S[w, t] = self.S[w, i] * np.where(negm, -1, 1)
+        self.X[w, p, i] = new
+        if self.z:
+            self.S[w, i] *= sign[ok]
+        self.rank[w] += 1
+        self.stall[w] = 0
+
+    def scheme(self, walk: int, problem: Problem, meta: Optional[dict] = None) -> Scheme:
+        """The current scheme of one walk."""
+        r = int(self.rank[walk])
+        return decode(self.X[walk, :, :r], self.S[walk, :r], problem, self.field, meta)
+
+
+def _reduce_start(X, S, shift, z):
+    """Fully reduce a start scheme (single walk) before broadcasting it."""
+    cap = X.shape[1]
+    walks = FlipWalks.__new__(FlipWalks)
+    walks.z = z
+    walks.shift = shift
+    walks.low_mask = (np.int64(1) << shift) - 1
+    walks.X = X.reshape(1, 3, cap).astype(np.int64).copy()
+    walks.S = S.reshape(1, cap).astype(np.int64).copy()
+    walks.rank = np.array([cap], dtype=np.int64)
+    walks.cols = np.arange(cap, dtype=np.int64)
+    t = 0
+    while t < walks.rank[0]:
+        before = walks.rank[0]
+        walks._reduce(np.array([0]), np.array([t]))
+        t = 0 if walks.rank[0] < before else t + 1
+    r = int(walks.rank[0])
+    return walks.X[0, :, :r], walks.S[0, :r]
+
+
+# ----------------------------------------------------------------- engine
+def _start_scheme(problem: Problem, start: Any, field: str) -> Scheme:
+    from discovery.ops import standard_scheme
+
+    if start is None or start == "standard":
+        return standard_scheme(problem)
+    if start == "catalog":
+        from discovery import catalog
+
+        for s in catalog.find(problem):
+            if field == "F2" or (s.field == "Z" and all(v in (-1, 0, 1) for v in s.coefficient_set)):
+                return s
+        return standard_scheme(problem)
+    if not isinstance(start, Scheme):
+        raise InvalidInputError(f"start must be a Scheme, 'standard' or 'catalog', got {start!r}")
+    if start.problem != problem:
+        raise InvalidInputError(
+            f"start scheme is for {start.problem.kind} {start.problem.spec}, not {problem.kind} {problem.spec}"
+        )
+    if field == "Z" and start.field != "Z":
+        raise InvalidInputError(f"a walk over Z needs a start scheme over Z, got one over {start.field}")
+    from verify import verify_exact
+
+    check = verify_exact(start)
+    if not check.ok:
+        raise InvalidInputError(f"start scheme is not exact: {check.reason}")
+    return start
+
+
+def _positive(value: Any, name: str, allow_none: bool = False) -> Optional[int]:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise InvalidInputError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def run(
+    problem: Problem,
+    rank: int,
+    *,
+    seed: Any = 0,
+    time_limit: Optional[float] = None,
+    callback: Optional[ProgressCallback] = None,
+    field: str = "F2",
+    walks: int = 512,
+    start: Any = None,
+    plateau: Optional[int] = 2_000,
+    plus_slack: int = 1,
+    path_length: Optional[int] = None,
+    max_steps: Optional[int] = None,
+    max_schemes: int = 1,
+    lift: bool = False,
+    **ignored: Any,
+) -> SearchResult:
+    """Random walks on the flip graph down to ``rank`` multiplications.
+
+    All walks start at ``start`` (default the standard scheme), take random
+    flips, and reduce whenever two terms share two factors.  A walk that
+    reaches ``rank`` yields a scheme and starts again from ``start``.
+
+    Parameters
+    ----------
+    problem : Problem
+        Any problem (matmul, correlation, tensor, ...) with factor lengths of
+        at most 31 (Z) or 62 (F2).
+    rank : int
+        Target number of multiplications (>= 1).
+    seed : int
+        Same seed, same walks: with a step budget (``max_steps``) the result
+        is reproducible; a time limit only cuts the same sequence shorter.
+    time_limit : float, optional
+        Wall-clock budget in seconds.
+    callback : callable, optional
+        Receives :class:`~discovery.progress.ProgressEvent` objects; ``done``
+        counts flips, ``best`` is the lowest rank reached so far.
+    field : {"F2", "Z"}
+        F2 walks are fastest; Z walks keep every coefficient in {-1, 0, 1}.
+    walks : int
+        Walks advanced together in one vectorised step.
+    start : Scheme, "standard" or "catalog", optional
+        Start scheme ("catalog": the best suitable catalog scheme).
+    plateau : int or None
+        Steps without a reduction after which a walk makes a plus transition
+        (None: never).
+    plus_slack : int
+        A plus transition is allowed only while the walk's rank is below its
+        best rank plus ``plus_slack``.
+    path_length : int or None
+        Steps after which an unsuccessful walk restarts from ``start``.
+    max_steps : int or None
+        Step budget (each step is one flip per walk).  Default: the time
+        limit alone, or 20 000 steps when there is no time limit either.
+    max_schemes : int
+        Stop after this many distinct schemes.
+    lift : bool
+        Over F2, also try to lift found schemes to Z with
+        :mod:`solvers.lifting` (when that module is installed); lifted
+        schemes are appended after the F2 ones.
+
+    Returns
+    -------
+    SearchResult
+        ``schemes`` holds distinct, exactly verified schemes (field F2 or Z).
+
+    Raises
+    ------
+    InvalidInputError
+        Bad rank, field, sizes or start scheme.
+
+    Examples
+    --------
+    >>> from discovery.problems import matmul
+    >>> res = run(matmul(2, 2, 2), 7, seed=0, walks=64, max_steps=2000)
+    >>> res.status, res.schemes[0].rank, res.schemes[0].field
+    ('found', 7, 'F2')
+    """
+    from verify import verify_exact
+
+    if not isinstance(problem, Problem):
+        raise InvalidInputError(f"problem must be a Problem, got {type(problem).__name__}")
+    rank = _positive(rank, "rank")
+    if field not in FIELDS:
+        raise InvalidInputError(f"field must be one of {', '.join(FIELDS)} for the flip engine, got {field!r}")
+    walks = _positive(walks, "walks")
+    max_steps = _positive(max_steps, "max_steps", allow_none=True)
+    path_length = _positive(path_length, "path_length", allow_none=True)
+    plateau = _positive(plateau, "plateau", allow_none=True)
+    max_schemes = _positive(max_schemes, "max_schemes")
+    if isinstance(plus_slack, bool) or not isinstance(plus_slack, (int, np.integer)) or plus_slack < 0:
+        raise InvalidInputError(f"plus_slack must be a non-negative integer, got {plus_slack!r}")
+    if time_limit is not None and not (isinstance(time_limit, (int, float)) and time_limit > 0):
+        raise InvalidInputError(f"time limit must be positive, got {time_limit!r}")
+    limit_bits = 31 if field == "Z" else 62
+    if max(problem.shape) > limit_bits:
+        raise InvalidInputError(
+            f"the flip engine handles factors of length <= {limit_bits} over {field}, got {problem.shape}"
+        )
+    if max_steps is None and time_limit is None:
+        max_steps = DEFAULT_STEPS
+
+    t0 = time.perf_counter()
+    seed_int = as_seed(seed)
+    rng = as_generator(seed_int)
+    start_scheme = _start_scheme(problem, start, field)
+    X0, S0 = encode(start_scheme, field)
+    state = FlipWalks(X0, S0, problem.shape, field, walks, X0.shape[1] + int(plus_slack), rng)
+    options = dict(field=field, walks=walks, plateau=plateau, plus_slack=int(plus_slack),
+                   path_length=path_length, max_steps=max_steps, max_schemes=max_schemes)
+    result = SearchResult(problem=problem, rank=rank, engine="flip", options=options)
+    seen: set[str] = set()
+
+    def provenance(steps: int) -> dict:
+        return {
+            "engine": "flip",
+            "seed": seed_int,
+            "field": field,
+            "walks": walks,
+            "steps": steps,
+            "flips": state.flips,
+            "start_rank": int(state.r0),
+            "seconds": round(time.perf_counter() - t0, 3),
+            "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+
+    def harvest(which: np.ndarray, steps: int) -> None:
+        for wk in which.tolist():
+            s = state.scheme(wk, problem, {"provenance": provenance(steps)})
+            if not verify_exact(s).ok:  # never expected: the moves preserve the tensor
+                continue
+            fp = s.fingerprint()
+            if fp in seen:
+                continue
+            seen.add(fp)
+            result.schemes.append(s)
+            if result.first_exact_seconds is None:
+                result.first_exact_seconds = time.perf_counter() - t0
+
+    def report(steps: int, message: str = "") -> None:
+        if callback is not None:
+            total = max_steps * walks if max_steps is not None else None
+            callback(ProgressEvent("flip", steps * walks, total, len(result.schemes),
+                                   float(lowest), message))
+
+    steps = 0
+    lowest = int(state.r0)
+    if state.r0 <= rank:
+        harvest(np.array([0]), 0)
+    last_report = 0.0
+    while len(result.schemes) < max_schemes:
+        if max_steps is not None and steps >= max_steps:
+            break
+        if time_limit is not None and time.perf_counter() - t0 >= time_limit:
+            break
+        state.step()
+        steps += 1
+        lowest = min(lowest, int(state.rank.min()))
+        done = np.flatnonzero(state.rank <= rank)
+        if done.size:
+            harvest(done, steps)
+            state.reset(done)
+        if plateau is not None:
+            stuck = np.flatnonzero((state.stall >= plateau) & (state.rank < state.best + plus_slack))
+            if stuck.size:
+                state.plus(stuck)
+        if path_length is not None:
+            old = np.flatnonzero(state.age >= path_length)
+            state.reset(old)
+        now = time.perf_counter()
+        if callback is not None and now - last_report > 0.2:
+            last_report = now
+            report(steps, f"rank {lowest}")
+    result.schemes = result.schemes[: max(max_schemes, 1)] if result.schemes else []
+    if lift and field == "F2" and result.schemes:
+        result.schemes.extend(_lift_all(result.schemes))
+    result.restarts = walks
+    result.exact = len(result.schemes)
+    result.status = "found" if result.schemes else "not_found"
+    result.best_loss = float(lowest)
+    result.wall_seconds = time.perf_counter() - t0
+    result.options["steps"] = steps
+    result.options["flips"] = state.flips
+    report(steps, "done")
+    return result
+
+
+def _lift_all(schemes: list[Scheme]) -> list[Scheme]:
+    """Lift F2 schemes to Z with :mod:`solvers.lifting`, if it is available."""
+    try:
+        from solvers import lifting  # noqa: PLC0415 -- optional, owned elsewhere
+    except ImportError:
+        return []
+    lift = getattr(lifting, "lift", None)
+    if lift is None:
+        return []
+    out = []
+    for s in schemes:
+        try:
+            lifted = lift(s)
+        except Exception:  # a scheme that does not lift is not an error here
+            continue
+        lifted = getattr(lifted, "scheme", lifted)
+        if isinstance(lifted, Scheme) and lifted.field != "F2":
+            out.append(lifted)
+    return out
