@@ -109,7 +109,7 @@ def _parse_point(value: Any, where: str):
         raise InvalidInputError(f"{exc} (points are rationals such as 0, -2, 1/2, or 'inf')") from None
 
 
-def parse_points(points: Any, n: int | None = None) -> tuple:
+def parse_points(points: Any, n: int | None = None, what: str | None = None) -> tuple:
     """Normalise interpolation points to a tuple of ``Fraction`` (and :data:`INF`).
 
     Parameters
@@ -155,11 +155,11 @@ def parse_points(points: Any, n: int | None = None) -> tuple:
         if len(parsed) == n - 1 and INF not in seen:
             parsed.append(INF)
         elif len(parsed) != n:
-            need = f"{n - 1} finite point{'s' if n - 1 != 1 else ''} (infinity is added) or {n} in all"
+            need = f"{n - 1} distinct finite point{'s' if n - 1 != 1 else ''} (infinity is added) or {n} in all"
+            subject = what or f"{n} multiplications"
             raise InvalidInputError(
-                f"{len(parsed)} point{'s' if len(parsed) != 1 else ''} given "
-                f"({len(finite)} finite{', inf' if INF in seen else ''}); "
-                f"{n} multiplications need {need}"
+                f"{subject} needs {need}; got {len(parsed)} point{'s' if len(parsed) != 1 else ''}"
+                f" ({len(finite)} finite{' and inf' if INF in seen else ''})"
             )
     return tuple(parsed)
 
@@ -322,7 +322,7 @@ def cook_toom(m: int, r: int, points: Any = None, fractions: str = "G") -> Schem
     """
     problem = correlation(m, r)
     n = problem.m + problem.r - 1
-    pts = default_points(n) if points is None else parse_points(points, n)
+    pts = default_points(n) if points is None else parse_points(points, n, problem.spec)
     g_rows = [_evaluation_row(p, problem.r) for p in pts]
     a_rows = [_evaluation_row(p, problem.m) for p in pts]
     b_rows = _interpolation_rows(pts, n)
@@ -402,7 +402,7 @@ def toom_cook_polymul(p: int, q: int, points: Any = None) -> Scheme:
     """
     problem = polymul(p, q)
     n = problem.p + problem.q - 1
-    pts = default_points(n) if points is None else parse_points(points, n)
+    pts = default_points(n) if points is None else parse_points(points, n, problem.spec)
     U = _exact_rows(_evaluation_row(a, problem.p) for a in pts)
     V = _exact_rows(_evaluation_row(a, problem.q) for a in pts)
     W = _exact_rows(_interpolation_rows(pts, n))

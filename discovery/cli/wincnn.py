@@ -1,0 +1,118 @@
+"""``bilinear wincnn F(m,r) --points 0,1,-1,1/2,-2``: Cook–Toom algorithms, verified.
+
+Builds F(m, r) (or a nested 2-D F(m1xm2,r1xr2), or a linear convolution
+poly(p,q)) from interpolation points, verifies it symbolically, and prints
+Lavin & Gray's Aᵀ, G and Bᵀ with the costs; ``--show`` adds the measured
+float32/float16 accuracy and the formulas, ``--out DIR`` stores the
+verified scheme as a catalog file under DIR.
+"""
+
+from __future__ import annotations
+
+from discovery.cli.common import out, problem_arg
+from discovery.errors import InvalidInputError, NotExactError
+
+NAME = "wincnn"
+HELP = "build a Winograd F(m,r) algorithm from Cook-Toom points (verified; Aᵀ, G, Bᵀ; costs)"
+
+
+def add_arguments(p) -> None:
+    p.add_argument("problem", type=problem_arg, metavar="PROBLEM",
+                   help="F(m,r), F(m1xm2,r1xr2) or poly(p,q)")
+    p.add_argument("--points", metavar="LIST", default=None,
+                   help="m+r-2 distinct rational points, comma separated (infinity is added), "
+                        "e.g. --points=0,1,-1,1/2,-2 (write '=' when the list starts with '-'); "
+                        "default: the published best points")
+    p.add_argument("--col-points", metavar="LIST", default=None,
+                   help="points of the second (column) axis of a 2-D tile (default: as --points "
+                        "when the sizes agree, else the default points)")
+    p.add_argument("--fractions", choices=("G", "BT", "AT"), default="G",
+                   help="which transform carries the scaling fractions (default: G)")
+    p.add_argument("--out", metavar="DIR", default=None,
+                   help="also save the verified scheme as a catalog file under DIR")
+    p.add_argument("--show", action="store_true",
+                   help="also print the measured accuracy and the formulas")
+
+
+def build(problem, points=None, col_points=None, fractions: str = "G"):
+    """The Cook–Toom scheme for ``problem`` (correlation, correlation2d or polymul)."""
+    from discovery.cooktoom import cook_toom, cook_toom_polymul
+    from discovery.problems import Correlation, Correlation2D, PolyMul
+    from discovery.winograd import BEST_POINTS, nest
+
+    if isinstance(problem, Correlation):
+        pts = points if points is not None else BEST_POINTS.get((problem.m, problem.r))
+        return cook_toom(problem.m, problem.r, pts, fractions)
+    if isinstance(problem, PolyMul):
+        if col_points is not None:
+            raise InvalidInputError("--col-points applies to 2-D tiles only")
+        return cook_toom_polymul(problem.p, problem.q, points, fractions)
+    if isinstance(problem, Correlation2D):
+        (m1, m2), (r1, r2) = problem.m, problem.r
+        p1 = points if points is not None else BEST_POINTS.get((m1, r1))
+        if col_points is not None:
+            p2 = col_points
+        elif (m1 + r1) == (m2 + r2):
+            p2 = p1
+        else:
+            p2 = BEST_POINTS.get((m2, r2))
+        return nest(cook_toom(m1, r1, p1, fractions), cook_toom(m2, r2, p2, fractions))
+    raise InvalidInputError(
+        f"wincnn builds F(m,r), F(m1xm2,r1xr2) and poly(p,q), not {problem.kind} {problem.spec}"
+    )
+
+
+def run(args) -> int:
+    from discovery.cse import transform_costs
+    from discovery.winograd import to_transforms
+    from verify import verify_all
+
+    if args.col_points is not None and args.problem.kind != "correlation2d":
+        raise InvalidInputError("--col-points applies to 2-D tiles F(m1xm2,r1xr2) only")
+    scheme = build(args.problem, args.points, args.col_points, args.fractions)
+    result = verify_all(scheme, symbolic=True)
+    if not result.ok:  # pragma: no cover - Cook-Toom is exact by construction
+        raise NotExactError(f"construction failed verification: {result.reason}")
+    p = scheme.problem
+    prov = scheme.meta.get("provenance", {})
+    points = prov.get("points")
+    if isinstance(points, dict):
+        points_text = f"rows {{{', '.join(points['rows'])}}}, columns {{{', '.join(points['cols'])}}}"
+    else:
+        points_text = "{" + ", ".join(points) + "}"
+    lines = [
+        f"{p.kind} {p.spec}: {scheme.rank} multiplications (standard {p.naive_rank}), field {scheme.field}",
+        f"points: {points_text}; fractions in {args.fractions}",
+        "verified: exact and symbolic (sympy)",
+    ]
+    if p.kind in ("correlation", "correlation2d"):
+        costs = transform_costs(scheme)
+        lines.append(
+            f"multiplications per output: {costs['multiplications_per_output']:.4g} "
+            f"(standard {costs['naive_multiplications_per_output']:.4g})"
+        )
+        parts = []
+        for key, label in (("filter", "G"), ("data", "B^T"), ("output", "A^T")):
+            c = costs[key].get("separable", costs[key])
+            parts.append(f"{label} {c['naive']}/{c['cse']}")
+        how = " (separable, per tile)" if p.kind == "correlation2d" else ""
+        lines.append("additions naive/CSE" + how + ": " + ", ".join(parts))
+        lines.append("")
+        lines += to_transforms(scheme).lines()
+    else:
+        lines.append(f"additions (naive): {scheme.additions}")
+    if args.show:
+        from discovery.accuracy import accuracy_lines
+        from discovery.formulas import format_scheme
+
+        if p.kind in ("correlation", "correlation2d"):
+            lines += [""] + accuracy_lines(scheme, tiles=256 if p.shape[1] <= 16 else 64)
+        lines += ["", format_scheme(scheme)]
+    if args.out is not None:
+        from discovery.catalog import save
+
+        path = save(scheme, root=args.out, symbolic=True)
+        lines += ["", f"saved: {path}"]
+    for line in lines:
+        out.print(line, markup=False)
+    return 0
