@@ -39,6 +39,8 @@ __all__ = [
     "best_known",
     "BEST_POINTS",
     "format_matrix",
+    "CATALOG_TILES",
+    "save_catalog_entries",
 ]
 
 #: The published best finite points (infinity is added) for the common tiles.
@@ -409,3 +411,24 @@ def best_known(m: int | Sequence[int], r: int | Sequence[int], fractions: str = 
         (m1, m2), (r1, r2) = correlation2d(m, r).m, correlation2d(m, r).r
         return nest(best_known(m1, r1, fractions), best_known(m2, r2, fractions))
     return cook_toom(m, r, BEST_POINTS.get((m, r)), fractions)
+
+
+#: The tiles the catalog ships (1-D ``(m, r)`` and 2-D ``((m1, m2), (r1, r2))``).
+CATALOG_TILES = [
+    (2, 3), (3, 2), (4, 3), (6, 3), (2, 5), (4, 5),
+    ((2, 2), (3, 3)), ((4, 4), (3, 3)), ((6, 6), (3, 3)),
+]
+
+
+def save_catalog_entries(root=None) -> list:
+    """Verify (exactly and symbolically) and store the Cook–Toom tiles of
+    :data:`CATALOG_TILES` with the published best points; return the paths.
+
+    Saving is idempotent: a tile already in the catalog keeps its file.
+    """
+    from discovery.catalog import save
+
+    paths = []
+    for m, r in CATALOG_TILES:
+        paths.append(save(best_known(m, r), root=root, symbolic=True))
+    return paths

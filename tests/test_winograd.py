@@ -98,3 +98,20 @@ def test_best_known_6x6():
     s = best_known((6, 6), (3, 3))
     assert s.rank == 64 and s.problem.naive_rank == 324
     assert verify_exact(s).ok
+
+
+def test_catalog_ships_the_winograd_tiles():
+    from discovery.catalog import find
+    from discovery.problems import correlation, correlation2d
+    from discovery.winograd import CATALOG_TILES
+
+    for m, r in CATALOG_TILES:
+        problem = correlation2d(m, r) if isinstance(m, tuple) else correlation(m, r)
+        schemes = [s for s in find(problem) if s.meta.get("provenance", {}).get("engine") == "cook-toom"]
+        assert schemes, problem.spec
+        best = schemes[0]
+        pairs = zip(m, r) if isinstance(m, tuple) else [(m, r)]
+        assert best.rank == int(np.prod([a + b - 1 for a, b in pairs]))
+        assert best == best_known(m, r)
+        assert verify_exact(best).ok
+        assert best.meta["verified"]["symbolic"] is True
