@@ -235,3 +235,28 @@ def test_repr_and_dtype():
     assert "r=8" in repr(layer) and "p=2" in repr(layer) and "groups=2" in repr(layer)
     assert layer(torch.randn(1, 4, 5, 5, dtype=torch.float64)).dtype == torch.float64
     assert "quantized=False" in repr(SPNLinear(3, 2, r=2))
+
+
+def test_digits_study_smoke(tmp_path):
+    from discovery.spn_train import Schedule, digits_study, format_study, plot_study
+
+    rows = digits_study([1.0], Schedule(full=2, quantized=1, a_only=1), seed=0)
+    fp, spn = rows
+    assert fp.budget is None and spn.budget == 1.0
+    assert spn.reduction > 99  # r = c_out, 2x2 tiles
+    assert fp.multiplications == 1 * 16 * 9 * 64 + 16 * 32 * 9 * 64 + 512 * 10
+    assert spn.size_kib < fp.size_kib / 4
+    assert 10 < spn.accuracy <= 100 and fp.accuracy > 50
+    assert len(format_study(rows)) == 4
+    plot_study(rows, tmp_path / "plot.png")
+    assert (tmp_path / "plot.png").stat().st_size > 1000
+
+
+def test_train_spn_cli_rejects_bad_arguments(capsys):
+    from discovery.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["train-spn", "--budgets", "0"])
+    assert exc.value.code == 2
+    assert main(["train-spn", "--lam", "2", "--no-progress"]) == 2
+    assert "--lam" in capsys.readouterr().err
