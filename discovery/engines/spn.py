@@ -1,0 +1,658 @@
+"""Gradient search for exact schemes: the StrassenNets sum-product network.
+
+A bilinear map is a 2-layer sum-product network (Tschannen, Khanna and
+Anandkumar, "StrassenNets", ICML 2018)::
+
+    z = W.T @ ((U @ x) * (V @ y))        (R hidden products)
+
+This engine learns U, V, W by gradient descent (Adam) from many random starts
+at once -- the restarts are a leading tensor dimension of one batched
+computation -- and brings them to coefficients in a finite set
+(``ternary`` {-1, 0, 1}, ``int2`` {-2..2}, ``dyadic`` {0, ±1/2, ±1, ±2}).
+Every rounded restart is checked exactly; exact ones become verified
+:class:`~discovery.scheme.Scheme` objects, and those wrong in only a few
+tensor entries are returned as :class:`~discovery.search.NearMiss` for the
+exact solvers.
+
+Losses
+------
+``tensor``
+    ``||sum_r U[r] (x) V[r] (x) W[r] - T||^2`` (Frobenius), the expectation of
+    the samples loss for standard-normal operands.
+``samples``
+    The paper's setting: random operand pairs ``(x, y)`` with targets
+    ``z = T(x, y)``, mean over the pairs of the squared output error.  A fixed
+    set of ``samples`` pairs is drawn once (``fresh_samples=False``) or a new
+    one every step (``fresh_samples=True``).
+
+Quantizers (how real factors become exact coefficients)
+-------------------------------------------------------
+``ste``
+    The paper's recipe: full-precision pre-training, then training with a
+    quantized forward pass and the straight-through gradient to the
+    full-precision weights.  For ``ternary`` the forward pass is the
+    ternary-weight-network quantizer of Li et al. 2016 (threshold
+    ``0.7 * mean|w|`` per restart and matrix, times its scale ``alpha``); for
+    other sets it is rounding to the nearest value.  The result is the
+    quantized codes.  No sparsity phase: this is the baseline.
+``anneal``
+    Pre-training, an L1 sparsity phase (which pulls the solution to a sparse,
+    nearly discrete point of its symmetry orbit), rescaling of each term
+    (``max|u| = max|v| = 1``), then a penalty pulling every weight to its
+    nearest grid value with a weight annealed geometrically from ``1e-3`` to
+    1, and finally progressive rounding: entries within 0.1 of a grid value
+    are frozen there while the rest keep descending.  Rounded to the nearest
+    values at the end.
+``stochastic``
+    Pre-training and sparsity as above, then progressive stochastic rounding:
+    in four rounds the free entries closest to the grid are rounded up with
+    probability equal to their fractional position between the two
+    neighbouring grid values (down otherwise) and frozen, and the remaining
+    entries re-descend on the loss alone.
+
+Each restart's rounded factors are tried twice -- as they are and after the
+term rescaling -- and the better is kept.
+
+Determinism: restart ``i`` of a run with seed ``s`` starts from a generator
+seeded by ``(s, i)`` alone and sees the same operand samples and rounding
+draws whatever the batch it runs in, so the same seed gives the same result
+on the same machine, and a restart run alone (``first_restart=i,
+restarts=1``) reproduces what it did inside a batch.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import time
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import numpy as np
+import torch
+
+from discovery.coefficients import COEFFICIENT_SETS, from_float
+from discovery.errors import InvalidInputError
+from discovery.engines.quantizers import balance_terms, grid, grid_distance, nearest, stochastic_round, twn_ternary
+from discovery.problems import Problem
+from discovery.progress import ProgressCallback, ProgressEvent
+from discovery.random import as_seed
+from discovery.scheme import Scheme
+from discovery.search import NearMiss, SearchResult
+
+__all__ = ["run", "LOSSES", "QUANTIZERS", "Config", "canonical_factors"]
+
+ENGINE = "spn"
+LOSSES = ("tensor", "samples")
+QUANTIZERS = ("ste", "anneal", "stochastic")
+
+#: Fractions of the step budget per phase: pre-training, sparsity, quantization, polish.
+_SCHEDULE = {
+    "ste": (0.3, 0.3, 0.4, 0.0),
+    "anneal": (0.3, 0.3, 0.3, 0.1),
+    "stochastic": (0.3, 0.3, 0.0, 0.4),
+}
+_STOCHASTIC_ROUNDS = 4
+_FREEZE_TOL = 0.1
+_FREEZE_EVERY = 10
+_BALANCE_EVERY = 50
+_PENALTY_START, _PENALTY_END = 1e-3, 1.0
+_EXACT_TOL = 1e-9  # rounded factors are dyadic: their reconstruction is exact in float64
+
+
+@dataclass(frozen=True)
+class Config:
+    """The settings of one run (validated), recorded in provenance."""
+
+    loss: str
+    quantizer: str
+    coefficients: str
+    restarts: int
+    batch: int
+    steps: int
+    lr: float
+    init_scale: float
+    weight_decay: float
+    sparsity: float
+    samples: int
+    fresh_samples: bool
+    near_miss_threshold: int
+
+
+def _default_steps(problem: Problem, rank: int) -> int:
+    nx, ny, nz = problem.shape
+    size = rank * (nx + ny + nz)
+    return int(min(12000, max(3000, 30 * size)))
+
+
+def _check_choice(value: Any, choices, name: str) -> str:
+    if value not in choices:
+        raise InvalidInputError(f"unknown {name} {value!r}: expected one of {', '.join(choices)}")
+    return value
+
+
+def _check_int(value: Any, name: str, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise InvalidInputError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _check_float(value: Any, name: str, minimum: float = 0.0, strict: bool = False) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise InvalidInputError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(v) or v < minimum or (strict and v == minimum):
+        raise InvalidInputError(f"{name} must be {'>' if strict else '>='} {minimum}, got {value!r}")
+    return v
+
+
+def _device(device: Any) -> torch.device:
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        return torch.device(device)
+    except (RuntimeError, TypeError):
+        raise InvalidInputError(f"unknown torch device {device!r}") from None
+
+
+def _restart_generator(seed: int, index: int, device: torch.device) -> torch.Generator:
+    """A generator that depends on (seed, restart index) only."""
+    mixed = np.random.SeedSequence([seed, index]).generate_state(1, dtype=np.uint64)[0]
+    return torch.Generator(device="cpu").manual_seed(int(mixed) & 0x7FFF_FFFF_FFFF_FFFF)
+
+
+# ----------------------------------------------------------------- the losses
+def _reconstruct(U: torch.Tensor, V: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
+    """``sum_r U[b, r] (x) V[b, r] (x) W[b, r]`` for every restart ``b``."""
+    return torch.einsum("bri,brj,brk->bijk", U, V, W)
+
+
+class _Loss:
+    """Per-restart loss values and their gradients, computed by hand.
+
+    Hand-written gradients (a few batched matrix products) instead of
+    autograd keep the per-step overhead small, which is what limits speed on
+    problems this size.
+    """
+
+    def __init__(self, kind: str, T: torch.Tensor, samples: int, fresh: bool, seed: int):
+        self.kind = kind
+        self.T = T
+        self.shape = tuple(T.shape)
+        self.T2 = T.reshape(self.shape[0] * self.shape[1], self.shape[2])
+        self.samples = samples
+        self.fresh = fresh
+        self.seed = seed
+        self.reset()
+
+    def reset(self) -> None:
+        """Restart the operand stream: every batch sees the same samples."""
+        if self.kind != "samples":
+            return
+        self.gen = torch.Generator(device="cpu").manual_seed(self.seed)
+        self.xyz = self._draw()
+
+    def _draw(self):
+        nx, ny, _ = self.shape
+        x = torch.randn(self.samples, nx, generator=self.gen, dtype=torch.float64)
+        y = torch.randn(self.samples, ny, generator=self.gen, dtype=torch.float64)
+        x, y = x.to(self.T.device, self.T.dtype), y.to(self.T.device, self.T.dtype)
+        z = torch.einsum("ni,nj,ijk->nk", x, y, self.T)
+        return x, y, z
+
+    def value(self, U, V, W) -> torch.Tensor:
+        """The loss of every restart, shape ``(B,)``."""
+        if self.kind == "tensor":
+            return ((_reconstruct(U, V, W) - self.T) ** 2).sum(dim=(1, 2, 3))
+        x, y, z = self.xyz
+        pred = torch.bmm((x @ U.transpose(1, 2)) * (y @ V.transpose(1, 2)), W)
+        return ((pred - z) ** 2).sum(dim=2).mean(dim=1)
+
+    def gradient(self, U, V, W) -> torch.Tensor:
+        """d(loss)/d[U | V | W] of every restart, packed like the factors."""
+        B, R, nx = U.shape
+        ny, nz = V.shape[2], W.shape[2]
+        if self.kind == "tensor":
+            UV = (U.unsqueeze(3) * V.unsqueeze(2)).reshape(B, R, nx * ny)
+            E = torch.bmm(UV.transpose(1, 2), W).sub_(self.T2).mul_(2.0)  # (B, nx*ny, nz)
+            gW = torch.bmm(UV, E)
+            M = torch.bmm(W, E.transpose(1, 2)).reshape(B, R, nx, ny)  # (B, R, nx, ny)
+            gU = torch.matmul(M, V.unsqueeze(3)).squeeze(3)
+            gV = torch.matmul(M.transpose(2, 3), U.unsqueeze(3)).squeeze(3)
+            return torch.cat((gU, gV, gW), dim=2)
+        if self.fresh:
+            self.xyz = self._draw()
+        x, y, z = self.xyz
+        a = x @ U.transpose(1, 2)  # (B, N, R)
+        c = y @ V.transpose(1, 2)
+        m = a * c
+        dpred = torch.bmm(m, W).sub_(z).mul_(2.0 / x.shape[0])  # (B, N, nz)
+        gW = torch.bmm(m.transpose(1, 2), dpred)
+        dm = torch.bmm(dpred, W.transpose(1, 2))
+        gU = torch.matmul((dm * c).transpose(1, 2), x)
+        gV = torch.matmul((dm * a).transpose(1, 2), y)
+        return torch.cat((gU, gV, gW), dim=2)
+
+
+class _Adam:
+    """Adam (Kingma and Ba) on one tensor, with entries that can be frozen."""
+
+    def __init__(self, p: torch.Tensor, lr: float, betas=(0.9, 0.999), eps: float = 1e-8):
+        self.p, self.lr, (self.b1, self.b2), self.eps = p, lr, betas, eps
+        self.m = torch.zeros_like(p)
+        self.v = torch.zeros_like(p)
+        self.t = 0
+
+    def step(self, g: torch.Tensor) -> None:
+        self.t += 1
+        self.m.mul_(self.b1).add_(g, alpha=1 - self.b1)
+        self.v.mul_(self.b2).addcmul_(g, g, value=1 - self.b2)
+        c1 = 1 - self.b1**self.t
+        c2 = 1 - self.b2**self.t
+        denom = (self.v / c2).sqrt_().add_(self.eps)
+        self.p.addcdiv_(self.m, denom, value=-self.lr / c1)
+
+    def freeze(self, mask: torch.Tensor) -> None:
+        """Frozen entries get no momentum (and, with zero gradient, no update)."""
+        self.m.masked_fill_(mask, 0.0)
+
+
+# --------------------------------------------------------------- one batch
+class _Deadline:
+    def __init__(self, time_limit: Optional[float], start: float):
+        self.at = None if time_limit is None else start + time_limit
+        self.hit = False
+
+    def passed(self) -> bool:
+        if self.at is not None and time.monotonic() >= self.at:
+            self.hit = True
+        return self.hit
+
+
+def _train_batch(cfg: Config, rank: int, T: torch.Tensor, indices: list[int], seed: int,
+                 loss_fn: _Loss, deadline: _Deadline, report: Callable[[str], None]):
+    """Descend one batch of restarts.
+
+    Returns the continuous factors ``(U, V, W)`` and a list of candidate
+    roundings, each a tuple ``(U, V, W)`` of grid-valued tensors.
+    """
+    device, dtype = T.device, T.dtype
+    nx, ny, nz = T.shape
+    n = nx + ny + nz
+    B = len(indices)
+    values = grid(cfg.coefficients, dtype=dtype, device=device)
+    gens = [_restart_generator(seed, i, device) for i in indices]
+    # the three factors of every restart live in one packed tensor P = [U | V | W]
+    P = torch.stack([torch.randn(rank, n, generator=g, dtype=torch.float64) for g in gens])
+    P = P.mul_(cfg.init_scale).to(device, dtype)
+    frozen = torch.zeros_like(P, dtype=torch.bool)
+
+    def split(X):
+        return X[..., :nx], X[..., nx:nx + ny], X[..., nx + ny:]
+
+    U, V, W = split(P)
+
+    def loss_gradient(X) -> torch.Tensor:
+        return loss_fn.gradient(*split(X))
+
+    n_pre, n_sparse, n_quant, n_polish = (int(round(f * cfg.steps)) for f in _SCHEDULE[cfg.quantizer])
+    opt = _Adam(P, cfg.lr)
+
+    # phase 1 (+2): full-precision pre-training with decaying weight decay, then L1 sparsity
+    report("pre-training")
+    for s in range(n_pre + n_sparse):
+        if deadline.passed():
+            break
+        G = loss_gradient(P)
+        wd = cfg.weight_decay * max(0.0, 1.0 - s / max(1, n_pre + n_sparse))
+        if wd:
+            G.add_(P, alpha=2 * wd)
+        if s >= n_pre and cfg.sparsity:
+            G.add_(torch.sign(P), alpha=cfg.sparsity)
+        opt.step(G)
+
+    if cfg.quantizer == "ste":
+        report("straight-through")
+        balance_terms(U, V, W)
+        ternary = cfg.coefficients == "ternary"
+
+        def quantize(X, codes_only=False):
+            if not ternary:
+                return nearest(X, values)
+            parts = []
+            for part in split(X):
+                codes, alpha = twn_ternary(part)
+                parts.append(codes if codes_only else codes * alpha)
+            return torch.cat(parts, dim=2)
+
+        for s in range(n_quant):
+            if deadline.passed():
+                break
+            opt.step(loss_gradient(quantize(P)))  # straight-through: gradient at Q applied to P
+        return split(P), [split(quantize(P, codes_only=True))]
+
+    balance_terms(U, V, W)
+    if cfg.quantizer == "anneal":
+        report("annealing")
+        for s in range(n_quant + n_polish):
+            if deadline.passed():
+                break
+            if s < n_quant and s % _BALANCE_EVERY == 0:
+                balance_terms(U, V, W)
+            f = min(1.0, s / max(1, n_quant))
+            lam = _PENALTY_START * (_PENALTY_END / _PENALTY_START) ** f
+            G = loss_gradient(P)
+            G.add_(P - nearest(P, values), alpha=2 * lam)
+            G.masked_fill_(frozen, 0.0)
+            opt.step(G)
+            if s >= n_quant and (s - n_quant) % _FREEZE_EVERY == 0:
+                if s == n_quant:
+                    report("progressive rounding")
+                Q = nearest(P, values)
+                frozen |= (P - Q).abs() < _FREEZE_TOL
+                P.copy_(torch.where(frozen, Q, P))
+                opt.freeze(frozen)
+    else:  # stochastic
+        report("stochastic rounding")
+        per_round = max(1, n_polish // _STOCHASTIC_ROUNDS)
+        for k in range(1, _STOCHASTIC_ROUNDS + 1):
+            if deadline.passed():
+                break
+            _freeze_stochastic(P, frozen, values, gens, k / _STOCHASTIC_ROUNDS)
+            opt.freeze(frozen)
+            if k == _STOCHASTIC_ROUNDS:
+                break
+            for s in range(per_round):
+                if deadline.passed():
+                    break
+                G = loss_gradient(P)
+                G.masked_fill_(frozen, 0.0)
+                opt.step(G)
+
+    plain = split(nearest(P, values))
+    Pb = P.clone()
+    balance_terms(*split(Pb))
+    balanced = split(nearest(Pb, values))
+    return split(P), [plain, balanced]
+
+
+def _freeze_stochastic(p: torch.Tensor, frozen: torch.Tensor, values: torch.Tensor,
+                       gens: list[torch.Generator], fraction: float) -> None:
+    """Freeze the free entries closest to the grid (up to ``fraction`` of all) at stochastic roundings."""
+    B = p.shape[0]
+    flat_p, flat_m = p.view(B, -1), frozen.view(B, -1)
+    n = flat_p.shape[1]
+    target = int(math.ceil(fraction * n))
+    dist = (flat_p - nearest(flat_p, values)).abs().masked_fill(flat_m, -1.0)
+    order = torch.argsort(dist, dim=1, stable=True)
+    rank_of = torch.empty_like(order)
+    rank_of.scatter_(1, order, torch.arange(n, device=p.device).expand(B, n))
+    choose = rank_of < target  # frozen ones sort first (distance -1)
+    uniform = torch.stack([torch.rand(n, generator=g, dtype=torch.float64) for g in gens]).to(p.device, p.dtype)
+    rounded = stochastic_round(flat_p, values, uniform)
+    new = choose & ~flat_m
+    flat_p.copy_(torch.where(new, rounded, flat_p))
+    flat_m |= choose
+
+
+# ---------------------------------------------------------- exact schemes
+def canonical_factors(U: np.ndarray, V: np.ndarray, W: np.ndarray):
+    """One representative of a scheme up to term order and sign moves.
+
+    Each term's signs are moved so that the first nonzero of ``u`` and of
+    ``v`` are positive (``(-u) (x) v (x) (-w)`` is the same product), then
+    terms are sorted.  Two schemes with identical factors up to these moves
+    get identical arrays.
+
+    Examples
+    --------
+    >>> U = np.array([[0, -1], [1, 0]]); V = np.array([[1], [-1]]); W = np.array([[1], [1]])
+    >>> [m.tolist() for m in canonical_factors(U, V, W)]
+    [[[0, 1], [1, 0]], [[1], [1]], [[-1], [-1]]]
+    """
+    U, V, W = (np.array(m, dtype=object, copy=True) for m in (U, V, W))
+    for r in range(U.shape[0]):
+        for M in (U, V):
+            nz = [c for c in M[r] if c != 0]
+            if nz and nz[0] < 0:
+                M[r] = -M[r]
+                W[r] = -W[r]
+    keys = [tuple(U[r]) + tuple(V[r]) + tuple(W[r]) for r in range(U.shape[0])]
+    order = sorted(range(len(keys)), key=lambda r: keys[r])
+    return U[order], V[order], W[order]
+
+
+def _to_exact(m: np.ndarray) -> np.ndarray:
+    out = np.empty(m.shape, dtype=object)
+    for idx, v in np.ndenumerate(m):
+        out[idx] = from_float(float(v), max_denominator=2)
+    return out
+
+
+def _make_scheme(problem: Problem, factors, field: str, meta: dict) -> Scheme:
+    U, V, W = canonical_factors(*(_to_exact(f) for f in factors))
+    return Scheme(problem, U, V, W, field, meta)
+
+
+# ------------------------------------------------------------------ the run
+def run(
+    problem: Problem,
+    rank: int,
+    *,
+    seed: Any = 0,
+    time_limit: Optional[float] = None,
+    callback: Optional[ProgressCallback] = None,
+    loss: str = "tensor",
+    quantizer: str = "anneal",
+    coefficients: str = "ternary",
+    restarts: int = 32,
+    batch: Optional[int] = None,
+    steps: Optional[int] = None,
+    lr: float = 0.02,
+    init_scale: float = 0.5,
+    weight_decay: float = 1e-3,
+    sparsity: Optional[float] = None,
+    samples: Optional[int] = None,
+    fresh_samples: bool = False,
+    near_miss_threshold: Optional[int] = None,
+    max_near_misses: int = 20,
+    stop_after: Optional[int] = None,
+    first_restart: int = 0,
+    device: Any = None,
+    save: bool = False,
+    root: Any = None,
+) -> SearchResult:
+    """Search exact rank-``rank`` schemes of ``problem`` by batched gradient descent.
+
+    Parameters
+    ----------
+    problem : Problem
+    rank : int
+        Number of products R (>= 1).
+    seed : int
+        Same seed, same result on the same machine.
+    time_limit : float, optional
+        Wall-clock budget in seconds; checked between steps.  Restarts
+        interrupted by it are still rounded and checked.
+    callback : callable, optional
+        Receives :class:`~discovery.progress.ProgressEvent` (restarts done,
+        exact found, best continuous loss).
+    loss : {"tensor", "samples"}
+    quantizer : {"anneal", "ste", "stochastic"}
+        See the module docstring.
+    coefficients : {"ternary", "int2", "dyadic"}
+        The coefficient set; ``dyadic`` gives schemes over Q.
+    restarts : int
+        Random starts in total.
+    batch : int, optional
+        Restarts advanced together (default: all, at most 64).
+    steps : int, optional
+        Gradient steps per restart (default grows with the problem size,
+        3000 for 2x2x2).
+    lr, init_scale, weight_decay : float
+        Adam learning rate, standard deviation of the random start, and the
+        initial L2 weight decay of pre-training (decays linearly to 0).
+    sparsity : float, optional
+        L1 weight of the sparsity phase (default 0.03 for ``anneal`` and
+        ``stochastic``; 0, no such phase, for ``ste``).
+    samples : int
+        Operand pairs per step for ``loss="samples"``.
+    fresh_samples : bool
+        Draw new pairs every step instead of one fixed set.
+    near_miss_threshold : int, optional
+        Rounded restarts wrong in at most this many tensor entries (default
+        ``max(4, nx*ny*nz // 16)``) are returned as near misses, the best
+        ``max_near_misses`` of them.
+    stop_after : int, optional
+        Stop after the batch in which this many distinct exact schemes were found.
+    first_restart : int
+        Index of the first restart (restart ``i`` depends only on seed and ``i``).
+    device : str or torch.device, optional
+        Default: CUDA when available, else CPU.
+    save : bool
+        Save every exact scheme to the catalog (under ``root``); the paths are
+        in ``result.options["paths"]``.
+    root : path, optional
+        Catalog root (default :func:`discovery.catalog.default_root`).
+
+    Returns
+    -------
+    SearchResult
+        Distinct exact schemes (verified exactly and symbolically, with
+        provenance in ``meta["provenance"]``), near misses and timing;
+        ``exact`` counts exact restarts (duplicates included).
+
+    Raises
+    ------
+    InvalidInputError
+        For a bad rank, option or coefficient set.
+
+    Examples
+    --------
+    >>> from discovery.problems import polymul
+    >>> result = run(polymul(2, 2), 3, seed=0, restarts=4, steps=600)
+    >>> result.found, result.schemes[0].rank
+    (True, 3)
+    """
+    start = time.monotonic()
+    if not isinstance(problem, Problem):
+        raise InvalidInputError(f"problem must be a Problem, got {type(problem).__name__}")
+    rank = _check_int(rank, "rank")
+    seed = as_seed(seed)
+    loss = _check_choice(loss, LOSSES, "loss")
+    quantizer = _check_choice(quantizer, QUANTIZERS, "quantizer")
+    coefficients = _check_choice(coefficients, tuple(COEFFICIENT_SETS), "coefficient set")
+    restarts = _check_int(restarts, "restarts")
+    batch = min(restarts, 64) if batch is None else _check_int(batch, "batch")
+    steps = _default_steps(problem, rank) if steps is None else _check_int(steps, "steps", 10)
+    if sparsity is None:
+        sparsity = 0.0 if quantizer == "ste" else 0.03
+    nx, ny, nz = problem.shape
+    if near_miss_threshold is None:
+        near_miss_threshold = max(4, nx * ny * nz // 16)
+    if time_limit is not None:
+        time_limit = _check_float(time_limit, "time limit", 0.0, strict=True)
+    cfg = Config(
+        loss=loss, quantizer=quantizer, coefficients=coefficients, restarts=restarts, batch=batch,
+        steps=steps, lr=_check_float(lr, "lr", 0.0, strict=True),
+        init_scale=_check_float(init_scale, "init_scale", 0.0, strict=True),
+        weight_decay=_check_float(weight_decay, "weight_decay"),
+        sparsity=_check_float(sparsity, "sparsity"),
+        samples=_check_int(4 * nx * ny if samples is None else samples, "samples"), fresh_samples=bool(fresh_samples),
+        near_miss_threshold=_check_int(near_miss_threshold, "near_miss_threshold", 0),
+    )
+    first_restart = _check_int(first_restart, "first_restart", 0)
+    if stop_after is not None:
+        stop_after = _check_int(stop_after, "stop_after")
+    dev = _device(device)
+    dtype = torch.float64 if dev.type == "cpu" else torch.float32
+    field = "Q" if coefficients == "dyadic" else "Z"
+
+    T = torch.tensor(problem.tensor(), dtype=dtype, device=dev)
+    T64 = torch.tensor(problem.tensor(), dtype=torch.float64)
+    loss_fn = _Loss(loss, T, cfg.samples, cfg.fresh_samples, seed)
+    deadline = _Deadline(time_limit, start)
+    result = SearchResult(problem=problem, rank=rank, engine=ENGINE,
+                          options={k: v for k, v in cfg.__dict__.items()})
+    emit = callback or (lambda event: None)
+    seen: set[str] = set()
+    near: dict[str, NearMiss] = {}
+    paths: list[str] = []
+    best_loss = math.inf
+    date = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+
+    from verify import verify_all  # verification sits downstream of the engines
+
+    done = 0
+    emit(ProgressEvent(ENGINE, 0, restarts, 0, None, "starting"))
+    while done < restarts and not deadline.passed():
+        indices = list(range(first_restart + done, first_restart + min(restarts, done + batch)))
+
+        def report(phase: str, _n=len(indices)):
+            emit(ProgressEvent(ENGINE, done, restarts, len(result.schemes),
+                               None if best_loss == math.inf else best_loss, phase))
+
+        params, candidates = _train_batch(cfg, rank, T, indices, seed, loss_fn, deadline, report)
+        final = loss_fn.value(*params).cpu()
+        wrong = torch.stack([
+            ((_reconstruct(*(c.to("cpu", torch.float64) for c in cand)) - T64).abs() > _EXACT_TOL).sum(dim=(1, 2, 3))
+            for cand in candidates
+        ])  # (candidates, B)
+        choice = wrong.argmin(dim=0)
+        finite = final[torch.isfinite(final)]
+        if finite.numel():
+            best_loss = min(best_loss, float(finite.min()))
+        approx = [p.cpu().numpy() for p in params]
+        for j, index in enumerate(indices):
+            c = int(choice[j])
+            errors = int(wrong[c, j])
+            if errors > cfg.near_miss_threshold:
+                continue
+            factors = [m[j].cpu().numpy() for m in candidates[c]]
+            meta = {"provenance": {
+                "engine": ENGINE, "loss": loss, "quantizer": quantizer, "coefficients": coefficients,
+                "seed": seed, "restart": index, "steps": steps,
+                "seconds": round(time.monotonic() - start, 3), "date": date,
+            }}
+            scheme = _make_scheme(problem, factors, field, meta)
+            if errors == 0:
+                result.exact += 1
+                key = scheme.fingerprint()
+                if key in seen:
+                    continue
+                check = verify_all(scheme, symbolic=True)
+                if not check.ok:  # cannot happen for a zero-error rounding; never return it unverified
+                    continue
+                seen.add(key)
+                if result.first_exact_seconds is None:
+                    result.first_exact_seconds = time.monotonic() - start
+                scheme = scheme.with_meta(verified={"exact": True, "symbolic": True})
+                result.schemes.append(scheme)
+                if save:
+                    from discovery import catalog
+
+                    paths.append(str(catalog.save(scheme, root=root)))
+            else:
+                key = scheme.fingerprint()
+                if key not in near:
+                    near[key] = NearMiss(scheme, errors, tuple(a[j] for a in approx))
+        done += len(indices)
+        result.restarts = done
+        emit(ProgressEvent(ENGINE, done, restarts, len(result.schemes),
+                           None if best_loss == math.inf else best_loss,
+                           "time limit" if deadline.hit else ""))
+        if stop_after is not None and len(result.schemes) >= stop_after:
+            break
+
+    result.near_misses = sorted(near.values(), key=lambda n: (n.wrong, n.scheme.fingerprint()))[:max_near_misses]
+    result.status = "found" if result.schemes else "not_found"
+    result.wall_seconds = time.monotonic() - start
+    result.best_loss = None if best_loss == math.inf else best_loss
+    result.options["time_limit_hit"] = deadline.hit
+    result.options["device"] = str(dev)
+    if save:
+        result.options["paths"] = paths
+    return result
