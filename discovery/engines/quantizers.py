@@ -81,7 +81,7 @@ def twn_ternary(w: torch.Tensor, factor: float = 0.7) -> tuple[torch.Tensor, tor
     dims = tuple(range(1, w.dim()))
     delta = factor * w.abs().mean(dim=dims, keepdim=True)
     keep = w.abs() > delta
-    codes = torch.sign(w) * keep
+    codes = torch.where(keep, torch.sign(w), torch.zeros_like(w))
     kept = keep.sum(dim=dims, keepdim=True).clamp(min=1)
     alpha = (w.abs() * keep).sum(dim=dims, keepdim=True) / kept
     return codes, alpha

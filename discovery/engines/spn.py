@@ -533,7 +533,7 @@ def run(
     Examples
     --------
     >>> from discovery.problems import polymul
-    >>> result = run(polymul(2, 2), 3, seed=0, restarts=4, steps=600)
+    >>> result = run(polymul(2, 2), 3, seed=0, restarts=4, steps=3000)
     >>> result.found, result.schemes[0].rank
     (True, 3)
     """
