@@ -56,6 +56,10 @@ __all__ = [
     "correlation_to_polymul",
     "polymul_to_correlation",
     "nest",
+    "recover_points",
+    "identify",
+    "snap_points",
+    "discover",
 ]
 
 
@@ -447,3 +451,285 @@ def nest(scheme_rows: Scheme, scheme_cols: Scheme) -> Scheme:
     from discovery.winograd import nest as _nest
 
     return _nest(scheme_rows, scheme_cols)
+
+
+# ------------------------------------------------------------ identification
+def _geometric_point(row, tol: float | None):
+    """The point (ratio) of a row proportional to ``[1, a, a^2, ...]``, INF for
+    ``[0, ..., 0, 1]``, None when the row is not of that form, ``...`` (Ellipsis)
+    when it has a single entry and so says nothing."""
+    vals = list(row)
+    if len(vals) < 2:
+        return ... if vals and vals[0] != 0 else None
+    if tol is None:
+        vals = [Fraction(v) for v in vals]
+        close = lambda a, b: a == b  # noqa: E731
+        is_zero = lambda a: a == 0  # noqa: E731
+    else:
+        vals = [float(v) for v in vals]
+        scale = max(abs(v) for v in vals) or 1.0
+        close = lambda a, b: abs(a - b) <= tol * scale  # noqa: E731
+        is_zero = lambda a: abs(a) <= tol * scale  # noqa: E731
+    if is_zero(vals[0]):
+        if all(is_zero(v) for v in vals[:-1]) and not is_zero(vals[-1]):
+            return INF
+        return None
+    a = vals[1] / vals[0]
+    if all(close(vals[i], vals[0] * a**i) for i in range(len(vals))):
+        return a
+    return None
+
+
+def recover_points(U, W, tol: float | None = None) -> tuple | None:
+    """The interpolation points of a correlation algorithm, read off its factors.
+
+    In a Cook–Toom algorithm product ``k`` evaluates at a point ``a_k``: row
+    ``U[k]`` (of G) is proportional to ``[1, a_k, a_k^2, ...]`` and so is
+    ``W[k]`` (a column of Aᵀ); infinity gives ``[0, ..., 0, 1]``.  Every
+    exact F(m, r) with ``m + r - 1`` products is of this form (minimal
+    algorithms for polynomial multiplication are interpolation at distinct
+    points of the projective line), so this names the points of any
+    scheme a search finds.
+
+    Parameters
+    ----------
+    U, W : exact object arrays, or float arrays
+        Factors of a correlation scheme (``scheme.U``, ``scheme.W``).
+    tol : float, optional
+        Relative tolerance for float factors; None compares exactly.
+
+    Returns
+    -------
+    tuple or None
+        One point per product (Fraction, float or :data:`INF`), or None if
+        some product is not an evaluation at a point, if U and W disagree,
+        or if two products share a point.
+
+    Examples
+    --------
+    >>> s = cook_toom(4, 3, "0,1,-1,1/2,-2")
+    >>> [str(p) for p in recover_points(s.U, s.W)]
+    ['0', '1', '-1', '1/2', '-2', 'inf']
+    """
+    U = np.asarray(U)
+    W = np.asarray(W)
+    if U.ndim != 2 or W.ndim != 2 or len(U) != len(W):
+        raise InvalidInputError("U and W must be matrices with one row per product")
+    points = []
+    for u_row, w_row in zip(U, W):
+        pu = _geometric_point(u_row, tol)
+        pw = _geometric_point(w_row, tol)
+        if pu is None or pw is None:
+            return None
+        if pu is ... and pw is ...:
+            return None  # F(1, 1): one product, no point to read
+        if pu is ...:
+            p = pw
+        elif pw is ... or pu is pw:
+            p = pu
+        elif pu is INF or pw is INF:
+            return None
+        else:
+            close = (pu == pw) if tol is None else abs(pu - pw) <= tol * max(1.0, abs(pu))
+            if not close:
+                return None
+            p = pu
+        points.append(p)
+    finite = [p for p in points if p is not INF]
+    if len(finite) != len(set(finite)) or len(points) - len(finite) > 1:
+        return None
+    if tol is not None:
+        srt = sorted(finite)
+        if any(b - a <= tol * max(1.0, abs(a)) for a, b in zip(srt, srt[1:])):
+            return None
+    return tuple(points)
+
+
+def identify(scheme: Scheme) -> dict[str, Any]:
+    """How an exact correlation scheme relates to Cook–Toom.
+
+    Returns a dict with ``cook_toom`` (True when the scheme *is* the
+    Cook–Toom algorithm at its recovered points, up to permuting and
+    rescaling the products), ``points`` (JSON-ready strings, or None) and
+    ``scales`` (per product, the factors ``(a, b, c)`` with
+    ``U[k] = a G[k]``, ``V[k] = b B^T[k]``, ``W[k] = c A[k]`` relative to
+    :func:`cook_toom` at those points with ``fractions="G"``).
+
+    Examples
+    --------
+    >>> info = identify(cook_toom(2, 3, "1,-1,0", fractions="BT"))
+    >>> info["cook_toom"], info["points"]
+    (True, ['1', '-1', '0', 'inf'])
+    """
+    if not isinstance(scheme, Scheme) or not isinstance(scheme.problem, Correlation):
+        raise InvalidInputError("identify needs a correlation scheme")
+    m, r = scheme.problem.m, scheme.problem.r
+    out: dict[str, Any] = {"cook_toom": False, "points": None, "scales": None}
+    if scheme.rank != m + r - 1 or scheme.field == "F2":
+        return out
+    pts = recover_points(scheme.U, scheme.W)
+    if pts is None:
+        return out
+    out["points"] = format_points(pts)
+    ref = cook_toom(m, r, list(pts))
+    scales = []
+    for k in range(scheme.rank):
+        ratios = []
+        for mine, theirs in ((scheme.U[k], ref.U[k]), (scheme.V[k], ref.V[k]), (scheme.W[k], ref.W[k])):
+            j = next((i for i, v in enumerate(theirs) if v != 0), None)
+            c = Fraction(mine[j]) / Fraction(theirs[j]) if j is not None else Fraction(0)
+            if c == 0 or any(Fraction(a) != c * Fraction(b) for a, b in zip(mine, theirs)):
+                return out
+            ratios.append(c)
+        if ratios[0] * ratios[1] * ratios[2] != 1:
+            return out
+        scales.append(tuple(str(c) for c in ratios))
+    out["cook_toom"] = True
+    out["scales"] = scales
+    return out
+
+
+# ------------------------------------------------------------------ discovery
+def snap_points(points: Sequence, max_denominator: int = 16, infinity_beyond: float = 16.0) -> tuple:
+    """Nearest *distinct* simple rationals to real points (the smallest
+    denominator bound that keeps them distinct).
+
+    A point larger than ``infinity_beyond`` in magnitude (or :data:`INF`)
+    becomes infinity; at most one may.
+
+    Raises
+    ------
+    InvalidInputError
+        When no denominator up to ``max_denominator`` separates the points.
+
+    Examples
+    --------
+    >>> [str(p) for p in snap_points([0.02, 0.97, -1.1, 0.45, -85.8])]
+    ['0', '1', '-1', '1/2', 'inf']
+    """
+    far = [i for i, p in enumerate(points) if p is INF or abs(float(p)) > infinity_beyond]
+    if len(far) > 1:
+        raise InvalidInputError("more than one point is (near) infinity")
+    for d in range(1, max_denominator + 1):
+        out = tuple(INF if i in far else Fraction(float(p)).limit_denominator(d) for i, p in enumerate(points))
+        finite = [p for p in out if p is not INF]
+        if len(set(finite)) == len(finite):
+            return out
+    raise InvalidInputError(f"the points {list(points)} cannot be separated with denominators <= {max_denominator}")
+
+
+def _brent_residual(T: np.ndarray, R: int):
+    nx, ny, nz = T.shape
+    eye = (np.eye(nx), np.eye(ny), np.eye(nz))
+
+    def split(p):
+        U = p[: R * nx].reshape(R, nx)
+        V = p[R * nx : R * (nx + ny)].reshape(R, ny)
+        W = p[R * (nx + ny) :].reshape(R, nz)
+        return U, V, W
+
+    def fun(p):
+        U, V, W = split(p)
+        return (np.einsum("ra,rb,rc->abc", U, V, W) - T).ravel()
+
+    def jac(p):
+        U, V, W = split(p)
+        ju = np.einsum("ad,rb,rc->abcrd", eye[0], V, W).reshape(nx * ny * nz, -1)
+        jv = np.einsum("bd,ra,rc->abcrd", eye[1], U, W).reshape(nx * ny * nz, -1)
+        jw = np.einsum("cd,ra,rb->abcrd", eye[2], U, V).reshape(nx * ny * nz, -1)
+        return np.concatenate([ju, jv, jw], axis=1)
+
+    return split, fun, jac
+
+
+def discover(m: int, r: int, *, seed: Any = 0, time_limit: float | None = 60.0, restarts: int = 64,
+             max_denominator: int = 16, callback=None) -> Scheme:
+    """Find a minimal F(m, r) by search, without being handed points.
+
+    1. Solve the Brent equations of ``correlation(m, r)`` at rank
+       ``m + r - 1`` over the reals from random starts (scipy's
+       ``least_squares``, trust-region reflective, analytic Jacobian).
+    2. Read the interpolation points off the continuous solution
+       (:func:`recover_points` with a tolerance): every minimal algorithm
+       evaluates at ``m + r - 1`` distinct points of the projective line,
+       here real and arbitrary.
+    3. Snap them to the nearest distinct simple rationals
+       (:func:`snap_points`) and rebuild the algorithm exactly by
+       :func:`cook_toom`; verify it exactly.
+
+    Coefficient-restricted engines cannot always do this: over the dyadic
+    set {0, ±1/2, ±1, ±2} a column of Aᵀ for F(4, 3) is a geometric
+    sequence ``[1, a, a^2, a^3]`` up to scale, which forces
+    ``a in {0, ±1, inf}`` -- four points where six are needed.
+
+    Returns
+    -------
+    Scheme
+        Exact, with ``meta["provenance"]`` holding the engine
+        ``"least-squares+cook-toom"``, the seed, seconds, restarts, the
+        real points found and the rational points used.
+
+    Raises
+    ------
+    NotFoundError
+        When no restart converged to an identifiable solution in the budget.
+
+    Examples
+    --------
+    >>> s = discover(2, 3, seed=0, restarts=4)
+    >>> s.rank, s.meta["provenance"]["engine"]
+    (4, 'least-squares+cook-toom')
+    """
+    import time
+
+    from scipy.optimize import least_squares
+
+    from discovery.errors import NotFoundError
+    from discovery.progress import ProgressEvent
+    from discovery.random import as_generator, as_seed
+    from verify import verify_exact
+
+    problem = correlation(m, r)
+    R = problem.m + problem.r - 1
+    T = problem.tensor().astype(np.float64)
+    split, fun, jac = _brent_residual(T, R)
+    seed_int = as_seed(seed)
+    rng = as_generator(seed_int)
+    start = time.monotonic()
+    n_params = R * sum(T.shape)
+    for attempt in range(1, int(restarts) + 1):
+        if time_limit is not None and time.monotonic() - start > time_limit:
+            break
+        p0 = rng.standard_normal(n_params) * 0.7
+        sol = least_squares(fun, p0, jac=jac, method="trf", xtol=1e-15, ftol=1e-15, gtol=1e-15, max_nfev=2000)
+        residual = float(np.linalg.norm(sol.fun))
+        if callback is not None:
+            callback(ProgressEvent("least-squares", attempt, int(restarts), best=residual,
+                                   message=f"F({problem.m},{problem.r}) rank {R}"))
+        if residual > 1e-9:
+            continue
+        U, _, W = split(sol.x)
+        real_points = recover_points(U, W, tol=1e-6)
+        if real_points is None:
+            continue
+        try:
+            pts = snap_points(real_points, max_denominator)
+        except InvalidInputError:
+            continue
+        scheme = cook_toom(problem.m, problem.r, list(pts))
+        if not verify_exact(scheme).ok:  # pragma: no cover - Cook-Toom is exact
+            continue
+        prov = dict(scheme.meta["provenance"])
+        prov.update({
+            "engine": "least-squares+cook-toom",
+            "seed": seed_int,
+            "seconds": round(time.monotonic() - start, 3),
+            "restarts": attempt,
+            "real_points": ["inf" if p is INF else float(f"{p:.6g}") for p in real_points],
+            "construction": "real rank-%d solution of the Brent equations; its evaluation points "
+                            "snapped to simple rationals; rebuilt exactly by Cook-Toom" % R,
+        })
+        return scheme.with_meta(provenance=prov)
+    raise NotFoundError(
+        f"no identifiable rank-{R} solution of F({problem.m},{problem.r}) in {attempt} restarts"
+    )

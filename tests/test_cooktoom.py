@@ -181,3 +181,54 @@ def test_wincnn_2d_asymmetric_and_show(capsys):
 def test_wincnn_polymul(capsys):
     rc, out, _ = _cli(["wincnn", "poly(2,3)", "--points=-1,0,1"], capsys)
     assert rc == 0 and "poly(2,3): 4 multiplications" in out
+
+
+# ----------------------------------------------------------- identification
+from discovery.cooktoom import discover, identify, recover_points, snap_points  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None)
+@given(sizes_and_points(), st.sampled_from(["G", "BT", "AT"]))
+def test_recover_points_of_any_cook_toom(case, fractions):
+    m, r, pts = case
+    if m == r == 1:
+        return
+    s = cook_toom(m, r, pts, fractions)
+    assert list(recover_points(s.U, s.W)) == [Fraction(p) for p in pts] + [INF]
+    info = identify(s)
+    assert info["cook_toom"] and info["points"] == [str(Fraction(p)) for p in pts] + ["inf"]
+    # the float factors give the same points within tolerance
+    u, _, w = s.float_factors()
+    approx = recover_points(u, w, tol=1e-9)
+    assert approx is not None and approx[-1] is INF
+
+
+def test_identify_rejects_non_minimal_and_tampered_schemes():
+    from discovery.ops import standard_scheme
+
+    assert identify(standard_scheme(correlation(2, 3)))["cook_toom"] is False
+    s = cook_toom(2, 3)
+    V = s.V.copy()
+    V[0, 0] = 2  # breaks exactness and the Cook-Toom form
+    assert identify(s.replace(V=V))["cook_toom"] is False
+    with pytest.raises(InvalidInputError):
+        identify(toom_cook_polymul(2, 2))
+
+
+def test_snap_points():
+    assert snap_points([0.49, 0.52, 3.0]) == (Fraction(0), Fraction(1), Fraction(3))
+    pts = snap_points([0.02, 0.49, 0.9, -40.0])
+    assert pts[-1] is INF and len(set(pts)) == 4
+    with pytest.raises(InvalidInputError, match="infinity"):
+        snap_points([100.0, -100.0, 0.0])
+
+
+@pytest.mark.parametrize("m, r", [(2, 3), (4, 3)])
+def test_discover_finds_a_minimal_algorithm(m, r):
+    s = discover(m, r, seed=1, restarts=8)
+    assert s.rank == m + r - 1
+    assert verify_exact(s).ok
+    prov = s.meta["provenance"]
+    assert prov["engine"] == "least-squares+cook-toom" and len(prov["real_points"]) == m + r - 1
+    assert identify(s)["cook_toom"]
+    assert discover(m, r, seed=1, restarts=8) == s  # same seed, same scheme
