@@ -1,10 +1,14 @@
 """Algorithms as neural-network layers (PyTorch).
 
-StrassenNets layers with a multiplication budget live in
-:mod:`discovery.layers.spn`.  Importing this package imports torch; the
+Fixed layers from verified exact schemes live in :mod:`discovery.layers.matmul`
+(:class:`FastMatmul`, :class:`FastLinear`) and :mod:`discovery.layers.conv`
+(:class:`WinogradConv2d`, :func:`convert`); StrassenNets layers with a
+multiplication budget live in :mod:`discovery.layers.spn`.  Importing this package imports torch; the
 top-level :mod:`discovery` package does not.
 """
 
+from discovery.layers.conv import WinogradConv2d, convert, winograd_conv2d
+from discovery.layers.matmul import FastLinear, FastMatmul, MultiplicationCount
 from discovery.layers.spn import (
     SPNConv2d,
     SPNLinear,
@@ -15,6 +19,12 @@ from discovery.layers.spn import (
 )
 
 __all__ = [
+    "FastLinear",
+    "FastMatmul",
+    "MultiplicationCount",
+    "WinogradConv2d",
+    "convert",
+    "winograd_conv2d",
     "SPNConv2d",
     "SPNLinear",
     "distillation_loss",
