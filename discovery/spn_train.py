@@ -315,6 +315,7 @@ def plot_study(rows: Sequence[StudyRow], path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.6), sharey=True)
     fp = [r for r in rows if r.budget is None]
@@ -329,8 +330,11 @@ def plot_study(rows: Sequence[StudyRow], path) -> None:
                             xytext=(4, -10), fontsize=8)
         for r in fp:
             ax.axhline(r.accuracy, color="gray", ls="--", lw=1)
+            ax.axhspan(r.accuracy - 1.0, r.accuracy, color="gray", alpha=0.12, lw=0,
+                       label="within 1 point of full precision")
             ax.plot([getattr(r, key)], [r.accuracy], "s", color="black", label="full precision")
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_xlabel(label)
         ax.grid(True, which="both", alpha=0.3)
     axes[0].set_ylabel("test accuracy [%]")

@@ -1,0 +1,120 @@
+"""StrassenNets layers and generated code: measured tables.
+
+1. The digits study (:mod:`discovery.spn_train`): full-precision CNN vs SPN
+   CNNs at several budgets r / c_out, with distillation -- accuracy,
+   multiplications, additions, size and energy per image -- plus the
+   accuracy-vs-cost plot.
+2. Generated code: additions of 2x2x2 rank-7 schemes (and any 3x3x3 rank-23
+   scheme in the catalog) naive vs after common-subexpression elimination.
+
+Run::
+
+    .venv/bin/python benchmarks/spn_layers.py [--budgets 0.5 1 2 4] [--epochs 30] [--seeds 0]
+        [--plot benchmarks/figures/spn_digits.png] [--skip-training]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def codegen_table() -> list[str]:
+    from discovery.catalog import load_all
+    from discovery.codegen import plan
+    from discovery.known import strassen, strassen_winograd
+    from discovery.problems import matmul
+
+    rows = [("Strassen 1969 (discovery.known)", strassen()),
+            ("Strassen-Winograd (discovery.known)", strassen_winograd())]
+    wanted = {matmul(2, 2, 2).slug: 7, matmul(3, 3, 3).slug: 23}
+    for path, scheme in load_all():
+        if wanted.get(scheme.problem.slug) == scheme.rank:
+            rows.append((f"catalog {path.parent.name}/{path.name}", scheme))
+    if not any(s.problem == matmul(3, 3, 3) for _, s in rows):
+        rows.append(("(no 3x3x3 rank-23 scheme in the catalog yet)", None))
+    lines = ["| scheme | rank | additions naive | after elimination | U + V + W^T |", "|---|---:|---:|---:|---|"]
+    for name, scheme in rows:
+        if scheme is None:
+            lines.append(f"| {name} | | | | |")
+            continue
+        t0 = time.perf_counter()
+        p = plan(scheme)
+        b = p.breakdown
+        lines.append(f"| {name} | {scheme.rank} | {p.additions_naive} | {p.additions} | "
+                     f"{b['left']} + {b['right']} + {b['output']} ({time.perf_counter() - t0:.2f} s) |")
+    return lines
+
+
+def digits_tables(budgets, epochs, a_only, seeds, plot) -> list[str]:
+    import torch
+
+    from discovery.costs import energy_pj
+    from discovery.spn_train import Schedule, digits_study, format_study, plot_study
+
+    torch.set_num_threads(1)
+    schedule = Schedule(full=epochs, quantized=epochs, a_only=a_only)
+    runs = []
+    for seed in seeds:
+        t0 = time.perf_counter()
+        rows = digits_study(budgets, schedule, seed=seed)
+        runs.append((seed, rows, time.perf_counter() - t0))
+    lines = []
+    for seed, rows, seconds in runs:
+        lines.append(f"seed {seed} ({seconds:.0f} s in all, 1 thread):")
+        lines.append("")
+        lines += format_study(rows)
+        lines.append("")
+    first = runs[0][1]
+    lines.append("energy per image, Horowitz 45 nm (multiplications and additions only):")
+    lines.append("")
+    lines.append("| model | fp32 nJ | int8 nJ |")
+    lines.append("|---|---:|---:|")
+    for r in first:
+        lines.append(f"| {r.model} | {energy_pj(r.multiplications, r.additions, 'fp32') / 1e3:.1f} | "
+                     f"{energy_pj(r.multiplications, r.additions, 'int8') / 1e3:.2f} |")
+    if len(runs) > 1:
+        lines.append("")
+        lines.append("accuracy over seeds (mean, min..max), gap to full precision of the same seed:")
+        lines.append("")
+        lines.append("| model | mean acc. % | range | mean gap (points) | worst gap |")
+        lines.append("|---|---:|---:|---:|---:|")
+        for i, r in enumerate(first):
+            accs = [rows[i].accuracy for _, rows, _ in runs]
+            gaps = [rows[i].accuracy - rows[0].accuracy for _, rows, _ in runs]
+            lines.append(f"| {r.model} | {statistics.mean(accs):.2f} | {min(accs):.2f}..{max(accs):.2f} | "
+                         f"{statistics.mean(gaps):+.2f} | {min(gaps):+.2f} |")
+    if plot:
+        Path(plot).parent.mkdir(parents=True, exist_ok=True)
+        plot_study(first, plot)
+        lines.append("")
+        lines.append(f"plot (seed {runs[0][0]}): {plot}")
+    return lines
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--budgets", type=float, nargs="+", default=[0.5, 1.0, 2.0, 4.0])
+    ap.add_argument("--epochs", type=int, default=30)
+    ap.add_argument("--a-only-epochs", type=int, default=5)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0])
+    ap.add_argument("--plot", default=str(ROOT / "benchmarks" / "figures" / "spn_digits.png"))
+    ap.add_argument("--skip-training", action="store_true")
+    args = ap.parse_args()
+    print("## Generated code: additions before and after common-subexpression elimination\n")
+    print("\n".join(codegen_table()))
+    print()
+    if not args.skip_training:
+        print("## StrassenNets CNN on the 8x8 digits (full precision vs SPN budgets r / c_out, p = 2)\n")
+        print("\n".join(digits_tables(args.budgets, args.epochs, args.a_only_epochs, args.seeds, args.plot)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
