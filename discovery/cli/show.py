@@ -16,6 +16,10 @@ from discovery.costs import show_section  # noqa: E402
 SECTIONS.append(show_section)
 #: Extra arguments other modules add: functions (parser) -> None.
 ARGUMENTS = []
+from discovery.plots import add_plot_argument, plot_section  # noqa: E402
+
+ARGUMENTS.append(add_plot_argument)
+SECTIONS.append(plot_section)
 
 
 def add_arguments(p) -> None:
