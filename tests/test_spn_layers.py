@@ -260,3 +260,14 @@ def test_train_spn_cli_rejects_bad_arguments(capsys):
     assert exc.value.code == 2
     assert main(["train-spn", "--lam", "2", "--no-progress"]) == 2
     assert "--lam" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("quantized", [False, True])
+def test_torchscript_and_export(quantized):
+    lin = SPNLinear(6, 4, r=3, quantized=quantized)
+    conv = SPNConv2d(2, 3, 3, r=4, p=2, padding=1, quantized=quantized)
+    x_lin, x_conv = torch.randn(5, 6), torch.randn(2, 2, 5, 7)
+    for layer, x in ((lin, x_lin), (conv, x_conv)):
+        torch.testing.assert_close(torch.jit.script(layer)(x), layer(x))
+        exported = torch.export.export(layer.eval(), (x,))
+        torch.testing.assert_close(exported.module()(x), layer(x))

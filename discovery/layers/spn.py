@@ -403,14 +403,21 @@ class SPNConv2d(_SPNBase):
         h, w = self.output_size(height, width)
         return -(-h // self.p), -(-w // self.p)
 
-    def forward(self, x: Tensor) -> Tensor:
+    @torch.jit.unused
+    def _check_input(self, x: Tensor) -> None:
         if x.dim() not in (3, 4) or x.shape[-3] != self.in_channels:
             raise InvalidInputError(
                 f"SPNConv2d expects (N, {self.in_channels}, H, W) or ({self.in_channels}, H, W), got {tuple(x.shape)}"
             )
-        height, width = x.shape[-2], x.shape[-1]
-        out_h, out_w = self.output_size(height, width)
-        th, tw = -(-out_h // self.p), -(-out_w // self.p)
+        self.output_size(x.shape[-2], x.shape[-1])
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not torch.jit.is_scripting():
+            self._check_input(x)
+        out_h = x.shape[-2] + 2 * self.padding - self.kernel_size + 1
+        out_w = x.shape[-1] + 2 * self.padding - self.kernel_size + 1
+        th = (out_h + self.p - 1) // self.p
+        tw = (out_w + self.p - 1) // self.p
         pad = self.padding
         extra_h = th * self.p - out_h
         extra_w = tw * self.p - out_w
