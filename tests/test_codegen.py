@@ -32,7 +32,9 @@ def _schemes():
         "F(2x2,3x3)": standard_scheme(correlation2d((2, 2), (3, 3))),
     }
     for path, scheme in load_all():
-        out[f"catalog:{path.name}"] = scheme
+        nx, ny, nz = scheme.problem.shape
+        if scheme.rank * (nx + ny + nz) <= 2500:  # keep the default run fast as the catalog grows
+            out[f"catalog:{path.parent.name}/{path.name}"] = scheme
     return out
 
 
