@@ -35,6 +35,7 @@ column) to give multiplications per output and additions naive vs after CSE.
 from __future__ import annotations
 
 import heapq
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Sequence
@@ -251,19 +252,32 @@ def eliminate(matrix: Any) -> Program:
     """
     rows = _rows(matrix)
     n_inputs = len(rows[0]) if rows else 0
-    forms: list[dict[int, Any]] = [{j: v for j, v in enumerate(row) if v != 0} for row in rows]
+    # Ratios are invariant under scaling a row, so each row is scaled to
+    # integers once (and scaled back at the end): keys are then small int
+    # tuples, fast to hash and compare.
+    row_scale = [math.lcm(*(Fraction(v).denominator for v in row)) if row else 1 for row in rows]
+    forms: list[dict[int, int]] = [
+        {j: int(Fraction(v) * s) for j, v in enumerate(row) if v != 0} for row, s in zip(rows, row_scale)
+    ]
     occurrences: dict[tuple, set[int]] = {}
+    gcd = math.gcd
 
     def key_of(form, a, b):
         if a > b:
             a, b = b, a
-        return (a, b, _norm(Fraction(form[b]) / Fraction(form[a])))
+        ca, cb = form[a], form[b]
+        g = gcd(ca, cb)
+        n, d = cb // g, ca // g
+        if d < 0:
+            n, d = -n, -d
+        return (a, b, n, d)
 
     def priority(key):
-        a, b, q = key
-        return (-len(occurrences[key]), 0 if q in (1, -1) else 1, a, b, q)
+        a, b, n, d = key
+        return (-len(occurrences[key]), 0 if d == 1 and n in (1, -1) else 1, a, b, n, d)
 
     heap: list = []
+    push = heapq.heappush
 
     def add_row_pairs(i, form, only=None):
         vars_ = sorted(form)
@@ -273,7 +287,7 @@ def eliminate(matrix: Any) -> Program:
                     continue
                 key = key_of(form, x, y)
                 occurrences.setdefault(key, set()).add(i)
-                heapq.heappush(heap, (priority(key), key))
+                push(heap, (priority(key), key))
 
     def remove_row_pairs(i, form, var):
         for y in form:
@@ -286,7 +300,7 @@ def eliminate(matrix: Any) -> Program:
                 if not rows_with:
                     del occurrences[key]
                 else:
-                    heapq.heappush(heap, (priority(key), key))
+                    push(heap, (priority(key), key))
 
     for i, form in enumerate(forms):
         add_row_pairs(i, form)
@@ -299,10 +313,10 @@ def eliminate(matrix: Any) -> Program:
             continue  # stale entry
         if len(occurrences[key]) < 2:
             break
-        a, b, q = key
+        a, b, n, d = key
         t = next_var
         next_var += 1
-        ops.append((t, 1, a, q, b))
+        ops.append((t, 1, a, Fraction(n, d), b))
         for i in sorted(occurrences[key]):
             form = forms[i]
             ca = form[a]
@@ -312,6 +326,7 @@ def eliminate(matrix: Any) -> Program:
             del form[b]
             form[t] = ca
             add_row_pairs(i, form, only=t)
+    forms = [{v: Fraction(c, s) for v, c in form.items()} for form, s in zip(forms, row_scale)]
     outputs = tuple(tuple((_norm(c), v) for v, c in sorted(form.items())) for form in forms)
     # A temporary that ended up used once only, and only as the single term of
     # an output, still costs its one addition: nothing to undo.  Drop unused
