@@ -8,8 +8,11 @@ visible: a multiplication costs 3-30x an addition.
 
 Layers report their own counts through a small protocol: a module with an
 ``operation_counts(input_shape) -> {"multiplications", "additions",
-"size_bits"}`` method (the SPN layers of :mod:`discovery.layers.spn` and the
-fixed layers) is asked directly; ``nn.Linear``, ``nn.Conv2d`` and batch norm
+"size_bits"}`` method (the SPN layers of :mod:`discovery.layers.spn`) is
+asked directly; fixed fast layers with ``multiplications(input_shape) ->
+(fast, plain)`` (:mod:`discovery.layers.matmul`, :mod:`discovery.layers.conv`)
+give their multiplications, with the direct product's additions as a lower
+bound; ``nn.Linear``, ``nn.Conv2d`` and batch norm
 are counted by their definitions; parameter-free modules (activations,
 pooling, reshapes) cost nothing here.  Torch is imported only when a model is
 walked.
@@ -214,6 +217,20 @@ def _standard_layer_counts(module, inputs, output) -> Optional[dict[str, int]]:
     return None
 
 
+def _fixed_layer_counts(module, inputs, output) -> Optional[dict[str, int]]:
+    """Fixed fast layers (``multiplications(shape) -> (fast, plain)``): their
+    multiplications; additions are those of the direct product (the scheme's
+    transform additions are not included -- a lower bound)."""
+    try:
+        count = module.multiplications(tuple(inputs[0].shape))
+    except Exception:  # a layer that cannot count this input: leave it out
+        return None
+    fast = int(getattr(count, "fast", count[0]))
+    plain = int(getattr(count, "plain", count[1]))
+    outputs = output.numel() if hasattr(output, "numel") else 0
+    return {"multiplications": fast, "additions": max(plain - outputs, 0), "size_bits": 32 * _param_count(module)}
+
+
 def _param_count(module) -> int:
     return sum(p.numel() for p in module.parameters(recurse=False))
 
@@ -254,6 +271,8 @@ def model_costs(model, input_shape: tuple[int, ...], reference: Any = None) -> C
         counts = None
         if hasattr(module, "operation_counts"):
             counts = module.operation_counts(tuple(inputs[0].shape))
+        elif callable(getattr(module, "multiplications", None)) and inputs and hasattr(inputs[0], "shape"):
+            counts = _fixed_layer_counts(module, inputs, output)
         else:
             counts = _standard_layer_counts(module, inputs, output)
         if counts is not None:

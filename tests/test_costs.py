@@ -95,3 +95,19 @@ def test_bilinear_show_prints_costs(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "15 after eliminating common subexpressions" in text
     assert "fp32 39.4 pJ" in text
+
+
+def test_model_costs_reads_fixed_layers_multiplication_protocol():
+    from typing import NamedTuple
+
+    class Count(NamedTuple):
+        fast: int
+        plain: int
+
+    class Fixed(nn.Linear):
+        def multiplications(self, shape):
+            return Count(fast=7 * shape[0], plain=8 * shape[0])
+
+    r = model_costs(nn.Sequential(Fixed(2, 4)), (3, 2))
+    assert r.multiplications == 21
+    assert r.layers[0].additions == 24 - 12  # the direct product's, a lower bound
