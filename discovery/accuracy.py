@@ -420,6 +420,12 @@ def show_section(scheme: Scheme, args: Any = None) -> list[str]:
         parts.append(text)
     lines.append("additions per tile: " + "; ".join(parts))
     if scheme.problem.kind == "correlation":
+        from discovery.cooktoom import identify
+
+        info = identify(scheme)
+        if info["points"]:
+            lines.append("interpolation points: {" + ", ".join(info["points"]) + "}"
+                         + (" (Cook-Toom up to scaling of the products)" if info["cook_toom"] else ""))
         try:
             lines += [""] + to_transforms(scheme).lines() + [""]
         except InvalidInputError:  # pragma: no cover - 1-D always converts

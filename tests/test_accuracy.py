@@ -118,3 +118,8 @@ def test_bilinear_show_reports_accuracy(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "float32" in out and "float16" in out and "condition numbers" in out
     assert "multiplications per output: 1.5" in out
+
+
+def test_show_names_the_points_of_a_scheme():
+    lines = show_section(cook_toom(2, 3, "2,-1,0", fractions="AT"))
+    assert "interpolation points: {2, -1, 0, inf} (Cook-Toom up to scaling of the products)" in lines

@@ -232,3 +232,12 @@ def test_discover_finds_a_minimal_algorithm(m, r):
     assert prov["engine"] == "least-squares+cook-toom" and len(prov["real_points"]) == m + r - 1
     assert identify(s)["cook_toom"]
     assert discover(m, r, seed=1, restarts=8) == s  # same seed, same scheme
+
+
+def test_wincnn_pick_ranks_and_uses_the_best_points(capsys):
+    rc, out, _ = _cli(["wincnn", "F(2,3)", "--pick", "dyadic"], capsys)
+    assert rc == 0
+    assert "by measured float32 error" in out
+    assert "points: {-1, 0, 1, inf}" in out
+    rc, _, err = _cli(["wincnn", "F(2,3)", "--pick", "all", "--points", "0,1,2"], capsys)
+    assert rc == 2 and "not both" in err

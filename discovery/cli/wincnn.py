@@ -26,6 +26,9 @@ def add_arguments(p) -> None:
     p.add_argument("--col-points", metavar="LIST", default=None,
                    help="points of the second (column) axis of a 2-D tile (default: as --points "
                         "when the sizes agree, else the default points)")
+    p.add_argument("--pick", choices=("all", "dyadic"), default=None,
+                   help="choose the points by measured float32 error instead (all: 0, ±1, ±2, ±1/2, ±3, "
+                        "±1/3, ±3/2, ±2/3, ±4, ±1/4; dyadic: 0, ±1, ±2, ±4, ±1/2, ±1/4) and print the ranking")
     p.add_argument("--fractions", choices=("G", "BT", "AT"), default="G",
                    help="which transform carries the scaling fractions (default: G)")
     p.add_argument("--out", metavar="DIR", default=None,
@@ -62,6 +65,39 @@ def build(problem, points=None, col_points=None, fractions: str = "G"):
     )
 
 
+_DYADIC = ("0", "1", "-1", "2", "-2", "1/2", "-1/2", "4", "-4", "1/4", "-1/4")
+
+
+def _pick(problem, which: str):
+    """Points chosen by :func:`discovery.accuracy.rank_point_sets` (per axis for 2-D)."""
+    from discovery.accuracy import CANDIDATE_POINTS, rank_point_sets
+    from discovery.cli.common import progress_bar
+    from discovery.problems import Correlation, Correlation2D, PolyMul
+
+    if isinstance(problem, Correlation):
+        axes = [(problem.m, problem.r)]
+    elif isinstance(problem, Correlation2D):
+        axes = list(zip(problem.m, problem.r))
+    elif isinstance(problem, PolyMul):
+        axes = [(problem.q, problem.p)]
+    else:
+        raise InvalidInputError(f"--pick works for correlation and polymul problems, not {problem.kind}")
+    candidates = CANDIDATE_POINTS if which == "all" else _DYADIC
+    chosen, lines, cache = [], [], {}
+    for m, r in axes:
+        if m + r - 2 > len(candidates):
+            raise InvalidInputError(f"F({m},{r}) needs {m + r - 2} points; --pick {which} has only {len(candidates)}")
+        if (m, r) not in cache:
+            with progress_bar(f"ranking points for F({m},{r})") as callback:
+                cache[(m, r)] = rank_point_sets(m, r, candidates, keep=8, callback=callback)
+            top = cache[(m, r)]
+            lines.append(f"F({m},{r}) point sets (+ inf) by measured float32 error ({which} candidates):")
+            lines += [f"  {i + 1}. {s.label:<40} {s.error:.3e}" for i, s in enumerate(top[:5])]
+            lines.append("")
+        chosen.append(list(cache[(m, r)][0].points))
+    return chosen[0], (chosen[1] if len(chosen) > 1 else None), lines
+
+
 def run(args) -> int:
     from discovery.cse import transform_costs
     from discovery.winograd import to_transforms
@@ -69,7 +105,13 @@ def run(args) -> int:
 
     if args.col_points is not None and args.problem.kind != "correlation2d":
         raise InvalidInputError("--col-points applies to 2-D tiles F(m1xm2,r1xr2) only")
-    scheme = build(args.problem, args.points, args.col_points, args.fractions)
+    ranking_lines: list[str] = []
+    points, col_points = args.points, args.col_points
+    if args.pick is not None:
+        if points is not None or col_points is not None:
+            raise InvalidInputError("give either --points/--col-points or --pick, not both")
+        points, col_points, ranking_lines = _pick(args.problem, args.pick)
+    scheme = build(args.problem, points, col_points, args.fractions)
     result = verify_all(scheme, symbolic=True)
     if not result.ok:  # pragma: no cover - Cook-Toom is exact by construction
         raise NotExactError(f"construction failed verification: {result.reason}")
@@ -80,7 +122,7 @@ def run(args) -> int:
         points_text = f"rows {{{', '.join(points['rows'])}}}, columns {{{', '.join(points['cols'])}}}"
     else:
         points_text = "{" + ", ".join(points) + "}"
-    lines = [
+    lines = ranking_lines + [
         f"{p.kind} {p.spec}: {scheme.rank} multiplications (standard {p.naive_rank}), field {scheme.field}",
         f"points: {points_text}; fractions in {args.fractions}",
         "verified: exact and symbolic (sympy)",
