@@ -27,7 +27,7 @@ from discovery.errors import InvalidInputError
 from discovery.formulas import variable_names
 from discovery.scheme import Scheme
 
-__all__ = ["CodePlan", "plan", "count_additions", "generate", "LANGUAGES"]
+__all__ = ["CodePlan", "plan", "count_additions", "fewest_additions", "generate", "LANGUAGES"]
 
 #: Languages :func:`generate` writes.
 LANGUAGES = ("python", "c")
@@ -110,6 +110,50 @@ def count_additions(scheme: Scheme) -> int:
     15
     """
     return plan(scheme).additions
+
+
+def symmetric_variants(scheme: Scheme) -> list[Scheme]:
+    """Equivalent schemes for the same problem from the matmul symmetries.
+
+    For ``n x n x n`` products the cyclic rotations and transposes of a
+    scheme (``<n,n,n>`` to itself) are different algorithms for the same
+    product, with different additions after elimination.  Other problems
+    (and non-cubic products) give only ``[scheme]``.
+    """
+    from discovery.ops import cyclic, transpose
+
+    out = [scheme]
+    p = scheme.problem
+    if p.kind != "matmul" or not (p.k == p.m == p.n):
+        return out
+    current = scheme
+    for step in range(3):
+        if step:
+            out.append(current)
+        out.append(transpose(current))
+        current = cyclic(current)
+    return [v.replace(meta=scheme.meta) for v in out]
+
+
+def fewest_additions(scheme: Scheme) -> tuple[Scheme, CodePlan]:
+    """The symmetric variant of ``scheme`` with the fewest additions after elimination.
+
+    Returns the variant (same problem and rank, exact whenever ``scheme`` is)
+    and its plan; ties keep the earliest variant, ``scheme`` itself first.
+
+    Examples
+    --------
+    >>> from discovery.known import strassen_winograd
+    >>> best, p = fewest_additions(strassen_winograd())
+    >>> p.additions
+    15
+    """
+    best = None
+    for variant in symmetric_variants(scheme):
+        candidate = plan(variant)
+        if best is None or candidate.additions < best[1].additions:
+            best = (variant, candidate)
+    return best
 
 
 def _identifier(text: str) -> str:

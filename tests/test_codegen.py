@@ -11,7 +11,7 @@ import pytest
 
 from discovery.catalog import load_all
 from discovery.cli import main
-from discovery.codegen import count_additions, generate, plan
+from discovery.codegen import count_additions, fewest_additions, generate, plan, symmetric_variants
 from discovery.cooktoom import cook_toom
 from discovery.errors import InvalidInputError
 from discovery.formats import save_json
@@ -151,3 +151,13 @@ def test_cli_export_python_and_c(tmp_path, capsys):
     assert "void matmul_2x2x2_rank7(const double *x" in out.read_text()
     assert main(["export", str(path), "--format", "fortran"]) == 2
     assert "unknown format" in capsys.readouterr().err
+
+
+def test_symmetric_variants_are_exact_and_fewest_additions_is_no_worse():
+    scheme = kron(strassen(), strassen_winograd())  # 4x4x4 rank 49
+    variants = symmetric_variants(scheme)
+    assert len(variants) == 6
+    assert all(v.problem == scheme.problem and v.rank == 49 and verify_exact(v).ok for v in variants)
+    best, best_plan = fewest_additions(scheme)
+    assert best_plan.additions == min(plan(v).additions for v in variants) <= plan(scheme).additions
+    assert symmetric_variants(standard_scheme(matmul(2, 3, 4))) == [standard_scheme(matmul(2, 3, 4))]
