@@ -32,12 +32,11 @@ import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
 
 from discovery.accuracy import measure_error, rank_point_sets  # noqa: E402
 from discovery.cooktoom import cook_toom, discover, identify  # noqa: E402
 from discovery.cse import transform_costs  # noqa: E402
-from discovery.errors import BilinearError, InvalidInputError  # noqa: E402
+from discovery.errors import BilinearError  # noqa: E402
 from discovery.problems import correlation  # noqa: E402
 from discovery.search import search  # noqa: E402
 from discovery.winograd import best_known  # noqa: E402

@@ -47,7 +47,6 @@ from discovery.errors import InvalidInputError
 
 __all__ = ["Program", "eliminate", "naive_additions", "transform_costs", "linear_forms_costs"]
 
-Coef = "int | Fraction"
 
 
 def _norm(v) -> int | Fraction:

@@ -18,7 +18,6 @@ that Kronecker structure.
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Sequence
@@ -135,7 +134,8 @@ class WinogradTransforms:
 
         Examples
         --------
-        >>> t = to_transforms(__import__("discovery.cooktoom", fromlist=["x"]).cook_toom(2, 3))
+        >>> from discovery.cooktoom import cook_toom
+        >>> t = to_transforms(cook_toom(2, 3))
         >>> t.apply(np.array([1, 2, 3]), np.array([1, 0, 0, 1])).tolist()
         [1.0, 3.0]
         """
@@ -323,8 +323,8 @@ def to_transforms(scheme: Scheme) -> WinogradTransforms | Winograd2D:
     """
     p = scheme.problem
     if isinstance(p, Correlation):
-        ro = lambda a: np.array(a, dtype=object)  # noqa: E731  (fresh read-only-free copies)
-        return WinogradTransforms(AT=ro(scheme.W.T), G=ro(scheme.U), BT=ro(scheme.V))
+        return WinogradTransforms(AT=np.array(scheme.W.T, dtype=object), G=np.array(scheme.U, dtype=object),
+                                  BT=np.array(scheme.V, dtype=object))
     if isinstance(p, Correlation2D):
         pair = _factor_2d(scheme)
         if pair is None:

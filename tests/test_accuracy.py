@@ -106,7 +106,9 @@ def test_show_section_lines():
     text = "\n".join(lines)
     assert "multiplications per output: 2" in text
     assert "A^T =" in text and "float16" in text and "condition numbers" in text
-    assert show_section(standard_scheme(__import__("discovery.problems", fromlist=["x"]).matmul(2, 2, 2))) == []
+    from discovery.problems import matmul
+
+    assert show_section(standard_scheme(matmul(2, 2, 2))) == []
 
 
 def test_bilinear_show_reports_accuracy(tmp_path, capsys):

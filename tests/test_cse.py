@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from discovery.cooktoom import cook_toom
-from discovery.cse import Program, eliminate, linear_forms_costs, naive_additions, transform_costs
+from discovery.cse import eliminate, linear_forms_costs, naive_additions, transform_costs
 from discovery.errors import InvalidInputError
 from discovery.known import strassen_winograd
 from discovery.winograd import best_known
