@@ -99,7 +99,10 @@ _FREEZE_TOL = 0.1
 _FREEZE_EVERY = 10
 _BALANCE_EVERY = 50
 _PENALTY_START, _PENALTY_END = 1e-3, 1.0
-_EXACT_TOL = 1e-9  # rounded factors are dyadic: their reconstruction is exact in float64
+_EXACT_TOL = 1e-9
+#: Pre-training's learning rate decays geometrically from 2.5 lr to 0.5 lr:
+#: the larger start escapes more of the loss-1 plateaus (one tensor entry left out).
+_LR_PRE_START, _LR_PRE_END = 2.5, 0.5  # rounded factors are dyadic: their reconstruction is exact in float64
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,7 @@ class Config:
     samples: int
     fresh_samples: bool
     near_miss_threshold: int
+    schedule: tuple
 
 
 def _default_steps(problem: Problem, rank: int) -> int:
@@ -147,6 +151,16 @@ def _check_float(value: Any, name: str, minimum: float = 0.0, strict: bool = Fal
     if not math.isfinite(v) or v < minimum or (strict and v == minimum):
         raise InvalidInputError(f"{name} must be {'>' if strict else '>='} {minimum}, got {value!r}")
     return v
+
+
+def _check_schedule(schedule: Any) -> tuple:
+    try:
+        fractions = tuple(float(f) for f in schedule)
+    except (TypeError, ValueError):
+        raise InvalidInputError(f"schedule must be 4 fractions, got {schedule!r}") from None
+    if len(fractions) != 4 or any(not (0 <= f <= 1) for f in fractions) or sum(fractions) > 1 + 1e-9:
+        raise InvalidInputError(f"schedule must be 4 fractions in [0, 1] summing to at most 1, got {schedule!r}")
+    return fractions
 
 
 def _device(device: Any) -> torch.device:
@@ -298,7 +312,7 @@ def _train_batch(cfg: Config, rank: int, T: torch.Tensor, indices: list[int], se
     def loss_gradient(X) -> torch.Tensor:
         return loss_fn.gradient(*split(X))
 
-    n_pre, n_sparse, n_quant, n_polish = (int(round(f * cfg.steps)) for f in _SCHEDULE[cfg.quantizer])
+    n_pre, n_sparse, n_quant, n_polish = (int(round(f * cfg.steps)) for f in cfg.schedule)
     opt = _Adam(P, cfg.lr)
 
     # phase 1 (+2): full-precision pre-training with decaying weight decay, then L1 sparsity
@@ -308,6 +322,7 @@ def _train_batch(cfg: Config, rank: int, T: torch.Tensor, indices: list[int], se
             break
         G = loss_gradient(P)
         wd = cfg.weight_decay * max(0.0, 1.0 - s / max(1, n_pre + n_sparse))
+        opt.lr = cfg.lr * _LR_PRE_START * (_LR_PRE_END / _LR_PRE_START) ** (s / max(1, n_pre + n_sparse))
         if wd:
             G.add_(P, alpha=2 * wd)
         if s >= n_pre and cfg.sparsity:
@@ -316,6 +331,7 @@ def _train_batch(cfg: Config, rank: int, T: torch.Tensor, indices: list[int], se
 
     if cfg.quantizer == "ste":
         report("straight-through")
+        opt.lr = cfg.lr
         balance_terms(U, V, W)
         ternary = cfg.coefficients == "ternary"
 
@@ -334,6 +350,7 @@ def _train_batch(cfg: Config, rank: int, T: torch.Tensor, indices: list[int], se
             opt.step(loss_gradient(quantize(P)))  # straight-through: gradient at Q applied to P
         return split(P), [split(quantize(P, codes_only=True))]
 
+    opt.lr = cfg.lr
     balance_terms(U, V, W)
     if cfg.quantizer == "anneal":
         report("annealing")
@@ -452,7 +469,7 @@ def run(
     batch: Optional[int] = None,
     steps: Optional[int] = None,
     lr: float = 0.02,
-    init_scale: float = 0.5,
+    init_scale: float = 0.3,
     weight_decay: float = 1e-3,
     sparsity: Optional[float] = None,
     samples: Optional[int] = None,
@@ -461,6 +478,7 @@ def run(
     max_near_misses: int = 20,
     stop_after: Optional[int] = None,
     first_restart: int = 0,
+    schedule: Optional[tuple] = None,
     device: Any = None,
     threads: Optional[int] = 1,
     save: bool = False,
@@ -494,8 +512,9 @@ def run(
         Gradient steps per restart (default grows with the problem size,
         3000 for 2x2x2).
     lr, init_scale, weight_decay : float
-        Adam learning rate, standard deviation of the random start, and the
-        initial L2 weight decay of pre-training (decays linearly to 0).
+        Adam learning rate (pre-training runs from ``2.5 lr`` down to
+        ``0.5 lr``), standard deviation of the random start, and the initial
+        L2 weight decay of pre-training (decays linearly to 0).
     sparsity : float, optional
         L1 weight of the sparsity phase (default 0.03 for ``anneal`` and
         ``stochastic``; 0, no such phase, for ``ste``).
@@ -511,6 +530,10 @@ def run(
         Stop after the batch in which this many distinct exact schemes were found.
     first_restart : int
         Index of the first restart (restart ``i`` depends only on seed and ``i``).
+    schedule : 4 floats, optional
+        Fractions of ``steps`` for pre-training, sparsity, quantization and
+        polishing (defaults per quantizer: ``ste`` 0.3/0.3/0.4/0, ``anneal``
+        0.3/0.3/0.3/0.1, ``stochastic`` 0.3/0.3/0/0.4).
     device : str or torch.device, optional
         Default: CUDA when available, else CPU.
     threads : int or None
@@ -550,7 +573,7 @@ def run(
     try:
         return _run(problem, rank, seed, time_limit, callback, loss, quantizer, coefficients, restarts, batch,
                     steps, lr, init_scale, weight_decay, sparsity, samples, fresh_samples, near_miss_threshold,
-                    max_near_misses, stop_after, first_restart, device, save, root)
+                    max_near_misses, stop_after, first_restart, schedule, device, save, root)
     finally:
         if threads is not None:
             torch.set_num_threads(previous)
@@ -558,7 +581,7 @@ def run(
 
 def _run(problem, rank, seed, time_limit, callback, loss, quantizer, coefficients, restarts, batch,
          steps, lr, init_scale, weight_decay, sparsity, samples, fresh_samples, near_miss_threshold,
-         max_near_misses, stop_after, first_restart, device, save, root) -> SearchResult:
+         max_near_misses, stop_after, first_restart, schedule, device, save, root) -> SearchResult:
     start = time.monotonic()
     if not isinstance(problem, Problem):
         raise InvalidInputError(f"problem must be a Problem, got {type(problem).__name__}")
@@ -585,6 +608,7 @@ def _run(problem, rank, seed, time_limit, callback, loss, quantizer, coefficient
         sparsity=_check_float(sparsity, "sparsity"),
         samples=_check_int(4 * nx * ny if samples is None else samples, "samples"), fresh_samples=bool(fresh_samples),
         near_miss_threshold=_check_int(near_miss_threshold, "near_miss_threshold", 0),
+        schedule=_check_schedule(_SCHEDULE[quantizer] if schedule is None else schedule),
     )
     first_restart = _check_int(first_restart, "first_restart", 0)
     if stop_after is not None:
