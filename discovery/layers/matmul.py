@@ -175,10 +175,16 @@ class _Workspace:
         self._blocks: Dict[tuple, Tensor] = {}
 
     def get(self, key: tuple, shape: Tuple[int, int], like: Tensor) -> Tensor:
-        full = (key, tuple(shape), like.dtype, like.device)
+        """A ``shape`` block laid out like ``like`` (row- or column-major), so
+        that element-wise sums with blocks of ``like`` run along memory."""
+        column_major = like.dim() == 2 and like.stride(0) == 1 and like.stride(1) != 1
+        full = (key, tuple(shape), like.dtype, like.device, column_major)
         buf = self._blocks.get(full)
         if buf is None:
-            buf = torch.empty(shape, dtype=like.dtype, device=like.device)
+            if column_major:
+                buf = torch.empty((shape[1], shape[0]), dtype=like.dtype, device=like.device).t()
+            else:
+                buf = torch.empty(shape, dtype=like.dtype, device=like.device)
             self._blocks[full] = buf
         return buf
 
