@@ -29,21 +29,24 @@ def _walks(problem, field, walks, seed, slack=2):
     problem=st.sampled_from(PROBLEMS),
     field=st.sampled_from(["F2", "Z"]),
     seed=st.integers(0, 2**16),
-    moves=st.lists(st.sampled_from(["flip", "plus"]), min_size=1, max_size=60),
+    moves=st.lists(st.sampled_from(["flip", "flip", "flip", "plus", "clone"]), min_size=1, max_size=60),
 )
 def test_moves_preserve_the_tensor(problem, field, seed, moves):
     state = _walks(problem, field, 8, seed)
     for move in moves:
         if move == "flip":
             state.step()
-        else:
+        elif move == "plus":
             state.plus(np.arange(state.N))
+        else:
+            state.clone(0.25)
     for w in range(state.N):
         s = state.scheme(w, problem)
         assert s.field == field
         assert verify_exact(s).ok, (w, verify_exact(s).reason)
     if moves.count("flip") >= 5:
         assert state.flips > 0
+    assert np.all(state.rank <= state.cap)
 
 
 @pytest.mark.parametrize("field", ["F2", "Z"])
@@ -107,7 +110,7 @@ def test_2x2x2_reaches_rank_7_from_the_standard_scheme(field):
 
 @pytest.mark.parametrize("field", ["F2", "Z"])
 def test_same_seed_same_result(field):
-    kwargs = dict(field=field, walks=32, max_steps=3000, max_schemes=3)
+    kwargs = dict(field=field, walks=32, max_steps=1500, max_schemes=2)
     a = run(matmul(2, 2, 2), 7, seed=11, **kwargs)
     b = run(matmul(2, 2, 2), 7, seed=11, **kwargs)
     assert [s.fingerprint() for s in a.schemes] == [s.fingerprint() for s in b.schemes]
@@ -131,6 +134,14 @@ def test_works_for_correlation_and_tensor_problems(field):
     t = tensor(matmul(2, 2, 2).tensor())
     res = run(t, 7, seed=0, field=field, walks=64, max_steps=5000)
     assert res.found and res.schemes[0].problem == t
+
+
+def test_lift_appends_z_schemes():
+    pytest.importorskip("solvers.lifting")
+    res = run(matmul(2, 2, 2), 7, seed=0, walks=64, max_steps=5000, lift=True)
+    assert [s.field for s in res.schemes] == ["F2", "Z"]
+    assert verify_exact(res.schemes[1]).ok
+    assert res.schemes[1].meta["provenance"]["engine"] == "flip"
 
 
 def test_registered_behind_the_front_door():

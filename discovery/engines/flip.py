@@ -526,9 +526,9 @@ def run(
     clone_keep : float
         Fraction of walks kept at each cloning, in (0, 1].
     lift : bool
-        Over F2, also try to lift found schemes to Z with
-        :mod:`solvers.lifting` (when that module is installed); lifted
-        schemes are appended after the F2 ones.
+        Over F2, also try to lift each found scheme to Z with
+        :func:`solvers.lifting.lift` (up to 30 s each); the lifted schemes
+        are appended after the F2 ones.
 
     Returns
     -------
@@ -653,7 +653,7 @@ def run(
             report(steps, f"rank {lowest}")
     result.schemes = result.schemes[: max(max_schemes, 1)] if result.schemes else []
     if lift and field == "F2" and result.schemes:
-        result.schemes.extend(_lift_all(result.schemes))
+        result.schemes.extend(_lift_all(result.schemes, seed_int))
     result.restarts = walks
     result.exact = len(result.schemes)
     result.status = "found" if result.schemes else "not_found"
@@ -665,22 +665,19 @@ def run(
     return result
 
 
-def _lift_all(schemes: list[Scheme]) -> list[Scheme]:
-    """Lift F2 schemes to Z with :mod:`solvers.lifting`, if it is available."""
+def _lift_all(schemes: list[Scheme], seed: int, time_limit: float = 30.0) -> list[Scheme]:
+    """Lift F2 schemes to Z with :func:`solvers.lifting.lift` (imported only
+    here: the lifting solvers are optional for this engine)."""
     try:
-        from solvers import lifting  # noqa: PLC0415 -- optional, owned elsewhere
+        from solvers.lifting import lift
     except ImportError:
-        return []
-    lift = getattr(lifting, "lift", None)
-    if lift is None:
         return []
     out = []
     for s in schemes:
-        try:
-            lifted = lift(s)
-        except Exception:  # a scheme that does not lift is not an error here
-            continue
-        lifted = getattr(lifted, "scheme", lifted)
-        if isinstance(lifted, Scheme) and lifted.field != "F2":
+        res = lift(s, time_limit=time_limit, seed=seed)
+        if res.lifted and res.scheme.field != "F2":
+            lifted = res.scheme
+            if "provenance" not in lifted.meta:
+                lifted = lifted.with_meta(provenance=dict(s.meta.get("provenance", {})))
             out.append(lifted)
     return out
