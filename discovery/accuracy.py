@@ -90,6 +90,14 @@ def _apply(mat: np.ndarray, x: np.ndarray) -> np.ndarray:
     return acc
 
 
+def _apply2(first: np.ndarray, second: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``first @ X @ second.T`` on the last two axes of x, rounding every
+    operation: the second axis first, then the first."""
+    y = _apply(second, x)                      # (..., a, S)
+    y = _apply(first, np.swapaxes(y, -1, -2))  # (..., S, F)
+    return np.swapaxes(y, -1, -2)              # (..., F, S)
+
+
 # --------------------------------------------------------------------- errors
 @dataclass(frozen=True)
 class ErrorReport:
@@ -107,6 +115,8 @@ class ErrorReport:
         ``max |Y - Y_ref| / max |Y_ref|`` per channel count.
     tiles : int
         Tiles per channel count.
+    mode : str
+        ``"matrix"`` or ``"separable"`` (see :func:`measure_error`).
     """
 
     dtype: str
@@ -114,6 +124,7 @@ class ErrorReport:
     rms: tuple
     max: tuple
     tiles: int
+    mode: str = "matrix"
 
     @property
     def error(self) -> float:
@@ -122,7 +133,7 @@ class ErrorReport:
 
 
 def measure_error(scheme: Scheme, dtype: str = "float32", channels: Any = (1, 8, 64),
-                  tiles: int = 256, seed: Any = 0) -> ErrorReport:
+                  tiles: int = 256, seed: Any = 0, mode: str = "auto") -> ErrorReport:
     """Relative error of ``scheme`` in ``dtype`` against float64, summed over channels.
 
     For each channel count C, ``tiles`` random tiles are computed as a layer
@@ -139,6 +150,11 @@ def measure_error(scheme: Scheme, dtype: str = "float32", channels: Any = (1, 8,
     tiles : int
     seed : int
         Same seed, same inputs, same figures.
+    mode : {"auto", "matrix", "separable"}
+        ``matrix`` applies U, V and W.T as they are; ``separable`` runs a
+        nested 2-D scheme the way layers do, ``A1^T [(G1 g G2^T) * (B1^T d B2)] A2``
+        (1-D transforms along the second axis, then the first); ``auto`` is
+        separable for nested 2-D schemes and matrix otherwise.
 
     Examples
     --------
@@ -151,23 +167,47 @@ def measure_error(scheme: Scheme, dtype: str = "float32", channels: Any = (1, 8,
     chans = _channels(channels)
     if isinstance(tiles, bool) or not isinstance(tiles, (int, np.integer)) or tiles < 1:
         raise InvalidInputError(f"tiles must be a positive integer, got {tiles!r}")
+    if mode not in ("auto", "matrix", "separable"):
+        raise InvalidInputError(f"mode must be auto, matrix or separable, got {mode!r}")
     rng = as_generator(seed)
     nx, ny, nz = scheme.problem.shape
+    pair = None
+    if mode != "matrix" and scheme.problem.kind == "correlation2d":
+        from discovery.winograd import to_transforms
+
+        try:
+            w2 = to_transforms(scheme)
+            pair = tuple(tuple(np.array(mat.tolist(), dtype=np.float64).astype(ft) for mat in (t.G, t.BT, t.AT))
+                         for t in (w2.rows, w2.cols))
+        except InvalidInputError:
+            if mode == "separable":
+                raise
+    elif mode == "separable":
+        raise InvalidInputError("the separable mode needs a nested correlation2d scheme")
     u, v, w = (f.astype(ft) for f in scheme.float_factors(np.float64))
     rms, mx = [], []
     for c in chans:
         x = rng.standard_normal((tiles, c, nx)).astype(ft)
         y = rng.standard_normal((tiles, c, ny)).astype(ft)
-        prod = _apply(u, x) * _apply(v, y)  # (tiles, c, R)
+        if pair is None:
+            prod = _apply(u, x) * _apply(v, y)  # (tiles, c, R)
+        else:
+            (g1, b1, _), (g2, b2, _) = pair
+            (m1, m2), (r1, r2) = scheme.problem.m, scheme.problem.r
+            prod = (_apply2(g1, g2, x.reshape(tiles, c, r1, r2))
+                    * _apply2(b1, b2, y.reshape(tiles, c, m1 + r1 - 1, m2 + r2 - 1)))
         acc = prod[:, 0]
         for k in range(1, c):
             acc = acc + prod[:, k]
-        z = _apply(w.T, acc).astype(np.float64)
+        if pair is None:
+            z = _apply(w.T, acc).astype(np.float64)
+        else:
+            z = _apply2(pair[0][2], pair[1][2], acc).reshape(tiles, nz).astype(np.float64)
         ref = scheme.problem.direct(x.astype(np.float64), y.astype(np.float64)).sum(axis=1)
         diff = z - ref
         rms.append(float(np.linalg.norm(diff) / (np.linalg.norm(ref) or 1.0)))
         mx.append(float(np.abs(diff).max() / (np.abs(ref).max() or 1.0)))
-    return ErrorReport(dtype, chans, tuple(rms), tuple(mx), int(tiles))
+    return ErrorReport(dtype, chans, tuple(rms), tuple(mx), int(tiles), "matrix" if pair is None else "separable")
 
 
 def transform_conditions(scheme: Scheme) -> dict[str, float]:

@@ -125,3 +125,21 @@ def test_bilinear_show_reports_accuracy(tmp_path, capsys):
 def test_show_names_the_points_of_a_scheme():
     lines = show_section(cook_toom(2, 3, "2,-1,0", fractions="AT"))
     assert "interpolation points: {2, -1, 0, inf} (Cook-Toom up to scaling of the products)" in lines
+
+
+def test_separable_mode_for_nested_2d():
+    s = best_known((4, 4), (3, 3))
+    sep = measure_error(s, "float32", (1, 8), tiles=64)
+    mat = measure_error(s, "float32", (1, 8), tiles=64, mode="matrix")
+    assert sep.mode == "separable" and mat.mode == "matrix"
+    assert 0 < sep.error < 1e-5 and 0 < mat.error < 1e-5
+    assert measure_error(s, "float64", (2,), tiles=16).error < 1e-14
+    with pytest.raises(InvalidInputError, match="separable"):
+        measure_error(cook_toom(2, 3), mode="separable")
+    with pytest.raises(InvalidInputError, match="mode"):
+        measure_error(cook_toom(2, 3), mode="fast")
+    # a wrong nested scheme is still caught in separable mode
+    W = s.W.copy()
+    W[0, 0] = 0
+    broken = s.replace(W=W)
+    assert measure_error(broken, "float32", (1,), tiles=16).error > 0.01
