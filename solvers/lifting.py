@@ -261,10 +261,10 @@ def lift(
     time_limit: Optional[float] = 30.0,
     seed: int = 0,
     workers: int = 1,
-    methods: tuple = ("signs", "parity", "hensel"),
+    methods: tuple = ("signs", "hensel", "parity"),
     callback: Optional[ProgressCallback] = None,
 ) -> LiftResult:
-    """Lift an F2 scheme to Z (signs, then parities in int2, then Hensel).
+    """Lift an F2 scheme to Z (signs, then Hensel, then parities in int2).
 
     Parameters
     ----------
