@@ -147,7 +147,9 @@ def test_lift_appends_z_schemes():
 def test_registered_behind_the_front_door():
     assert "flip" in ENGINES
     res = search(matmul(2, 2, 2), 7, engine="flip", seed=0, walks=64, max_steps=5000)
-    assert res.engine == "flip" and res.found
+    assert res.engine == "flip" and res.found and res.schemes[0].field == "F2"
+    res = search(matmul(2, 2, 2), 7, engine="flip", seed=0, walks=64, max_steps=5000, coefficients="ternary")
+    assert res.schemes[0].field == "Z"
 
 
 def test_start_rank_already_reached_returns_the_start():
@@ -166,6 +168,8 @@ def test_start_rank_already_reached_returns_the_start():
         (dict(rank=7, time_limit=0), "time limit"),
         (dict(rank=7, start=standard_scheme(matmul(2, 2, 3))), "start scheme is for"),
         (dict(rank=7, start="best"), "start must be"),
+        (dict(rank=7, coefficients="int2"), "ternary"),
+        (dict(rank=7, coefficients="ternary", field="F2"), "over Z"),
     ],
 )
 def test_bad_input_raises(kwargs, message):
