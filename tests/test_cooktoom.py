@@ -178,6 +178,13 @@ def test_wincnn_2d_asymmetric_and_show(capsys):
     assert "24 multiplications (standard 72)" in out and "float16" in out
 
 
+def test_wincnn_points_starting_with_minus(capsys):
+    rc, out, _ = _cli(["wincnn", "F(2,3)", "--points", "-1,0,1"], capsys)
+    assert rc == 0 and "points: {-1, 0, 1, inf}" in out
+    rc, out, _ = _cli(["wincnn", "F(2x2,3x3)", "--points", "-1/2,0,1", "--col-points", "-2,0,2"], capsys)
+    assert rc == 0 and "columns {-2, 0, 2, inf}" in out
+
+
 def test_wincnn_polymul(capsys):
     rc, out, _ = _cli(["wincnn", "poly(2,3)", "--points=-1,0,1"], capsys)
     assert rc == 0 and "poly(2,3): 4 multiplications" in out

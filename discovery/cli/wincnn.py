@@ -9,6 +9,8 @@ verified scheme as a catalog file under DIR.
 
 from __future__ import annotations
 
+import re
+
 from discovery.cli.common import out, problem_arg
 from discovery.errors import InvalidInputError, NotExactError
 
@@ -17,11 +19,15 @@ HELP = "build a Winograd F(m,r) algorithm from Cook-Toom points (verified; Aᵀ,
 
 
 def add_arguments(p) -> None:
+    # Let "--points -1,0,1" read as a value: argparse takes an argument that
+    # starts with "-" for a value only when it looks like a negative number.
+    if hasattr(p, "_negative_number_matcher"):
+        p._negative_number_matcher = re.compile(r"^-\d+(/\d+)?(,.*)?$|^-\d*\.\d+$")
     p.add_argument("problem", type=problem_arg, metavar="PROBLEM",
                    help="F(m,r), F(m1xm2,r1xr2) or poly(p,q)")
     p.add_argument("--points", metavar="LIST", default=None,
                    help="m+r-2 distinct rational points, comma separated (infinity is added), "
-                        "e.g. --points=0,1,-1,1/2,-2 (write '=' when the list starts with '-'); "
+                        "e.g. --points 0,1,-1,1/2,-2 or --points -1,0,1; "
                         "default: the published best points")
     p.add_argument("--col-points", metavar="LIST", default=None,
                    help="points of the second (column) axis of a 2-D tile (default: as --points "
