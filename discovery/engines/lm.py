@@ -1,0 +1,323 @@
+"""Engine ``lm``: Levenberg--Marquardt on the tensor residual, then rounding.
+
+Each restart draws random factors and minimises::
+
+    || sum_r U[r] (x) V[r] (x) W[r] - T ||^2  +  lam * ||(U, V, W)||^2
+
+with :func:`scipy.optimize.least_squares` and the *analytic* Jacobian (the
+residual is trilinear: ``d/dU[r, a]`` of entry ``(a, b, c)`` is
+``V[r, b] * W[r, c]``).  Small problems use MINPACK's Levenberg--Marquardt
+(``method="lm"``, dense Jacobian); larger ones the trust-region reflective
+method with a sparse Jacobian and LSMR (``method="trf"``), whose cost per
+iteration is linear in the Jacobian's nonzeros.  The small Tikhonov term keeps
+the factors bounded (Smirnov's regularised ALS uses the same idea).
+
+A restart that reaches (numerically) zero residual enters the *rounding
+phase*: penalty residuals ``mu * (x - nearest domain value)`` are appended
+with ``mu`` growing stage by stage, and at each stage the entries already
+within ``snap`` of a domain value are fixed there (removed from the
+optimisation), so the factors are driven onto the coefficient grid while the
+tensor residual stays small.  The rounded scheme is verified exactly; one
+that is wrong in a few entries is a *near miss*, handed to CP-SAT
+refinement (:func:`solvers.refine.refine`) when ``refine=True``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import time
+from fractions import Fraction
+from typing import Any, Optional
+
+import numpy as np
+from scipy import sparse
+from scipy.optimize import least_squares
+
+from discovery.errors import InvalidInputError
+from discovery.problems import Problem
+from discovery.progress import ProgressCallback, ProgressEvent
+from discovery.random import as_generator, as_seed
+from discovery.scheme import Scheme
+from discovery.search import NearMiss, SearchResult
+
+__all__ = ["run", "TensorResidual", "decompose", "round_to_domain"]
+
+
+class TensorResidual:
+    """Residual ``vec(sum_r U[r] (x) V[r] (x) W[r] - T)`` and its Jacobian.
+
+    The parameter vector is ``concat(U.ravel(), V.ravel(), W.ravel())``.
+    The Jacobian's sparsity pattern is built once; values are filled per call.
+
+    Examples
+    --------
+    >>> from discovery.problems import matmul
+    >>> f = TensorResidual(matmul(2, 2, 2).tensor(), 7)
+    >>> x = np.random.default_rng(0).normal(size=f.n)
+    >>> j = f.jacobian(x).toarray()
+    >>> e = np.zeros(f.n); e[5] = 1e-6
+    >>> bool(np.allclose((f(x + e) - f(x)) / 1e-6, j[:, 5], atol=1e-4))
+    True
+    """
+
+    def __init__(self, t: np.ndarray, rank: int):
+        self.t = np.asarray(t, dtype=float)
+        self.rank = rank
+        nx, ny, nz = self.t.shape
+        self.shape = (nx, ny, nz)
+        self.sizes = (rank * nx, rank * ny, rank * nz)
+        self.n = sum(self.sizes)
+        self.m = nx * ny * nz
+        R = rank
+        a, b, c, r = np.meshgrid(np.arange(nx), np.arange(ny), np.arange(nz), np.arange(R), indexing="ij")
+        row = ((a * ny + b) * nz + c).ravel()
+        self._rows = np.concatenate([row, row, row])
+        self._cols = np.concatenate([
+            (r * nx + a).ravel(),
+            self.sizes[0] + (r * ny + b).ravel(),
+            self.sizes[0] + self.sizes[1] + (r * nz + c).ravel(),
+        ])
+
+    def split(self, x: np.ndarray):
+        nx, ny, nz = self.shape
+        R = self.rank
+        u, v, w = np.split(np.asarray(x, dtype=float), np.cumsum(self.sizes)[:2])
+        return u.reshape(R, nx), v.reshape(R, ny), w.reshape(R, nz)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        u, v, w = self.split(x)
+        return (np.einsum("ra,rb,rc->abc", u, v, w) - self.t).ravel()
+
+    def jacobian(self, x: np.ndarray) -> sparse.csr_matrix:
+        u, v, w = self.split(x)
+        nx, ny, nz = self.shape
+        R = self.rank
+        ju = np.broadcast_to(np.einsum("rb,rc->bcr", v, w)[None], (nx, ny, nz, R))
+        jv = np.einsum("ra,rc->acr", u, w)[:, None, :, :] * np.ones((1, ny, 1, 1))
+        jw = np.einsum("ra,rb->abr", u, v)[:, :, None, :] * np.ones((1, 1, nz, 1))
+        vals = np.concatenate([ju.ravel(), jv.ravel(), jw.ravel()])
+        return sparse.csr_matrix((vals, (self._rows, self._cols)), shape=(self.m, self.n))
+
+
+def round_to_domain(x: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Nearest domain value of every entry.
+
+    Examples
+    --------
+    >>> round_to_domain(np.array([0.4, -0.7, 1.6]), np.array([-1.0, 0.0, 1.0])).tolist()
+    [0.0, -1.0, 1.0]
+    """
+    idx = np.abs(np.asarray(x)[..., None] - values).argmin(axis=-1)
+    return values[idx]
+
+
+def _solve(f: TensorResidual, x0, free, fixed_x, lam, mu, grid, max_nfev, dense):
+    """Least squares over the free entries (fixed ones held at fixed_x)."""
+    idx = np.flatnonzero(free)
+
+    def full(z):
+        x = fixed_x.copy()
+        x[idx] = z
+        return x
+
+    def fun(z):
+        x = full(z)
+        parts = [f(x), np.sqrt(lam) * z]
+        if mu > 0:
+            parts.append(mu * (z - round_to_domain(z, grid)))
+        return np.concatenate(parts)
+
+    def jac(z):
+        x = full(z)
+        j = f.jacobian(x)[:, idx]
+        extra = [sparse.identity(idx.size, format="csr") * np.sqrt(lam)]
+        if mu > 0:
+            extra.append(sparse.identity(idx.size, format="csr") * mu)
+        out = sparse.vstack([j] + extra, format="csr")
+        return out.toarray() if dense else out
+
+    if idx.size == 0:
+        return fixed_x.copy()
+    if dense:
+        res = least_squares(fun, x0[idx], jac=jac, method="lm", max_nfev=max_nfev, xtol=1e-12, ftol=1e-12)
+    else:
+        res = least_squares(fun, x0[idx], jac=jac, method="trf", tr_solver="lsmr", max_nfev=max_nfev,
+                            xtol=1e-10, ftol=1e-10, x_scale=1.0)
+    return full(res.x)
+
+
+def decompose(t: np.ndarray, rank: int, rng, *, lam: float = 1e-3, iterations: int = 400,
+              dense: Optional[bool] = None, scale: float = 0.5) -> tuple[np.ndarray, float]:
+    """One random restart of the numerical decomposition.
+
+    Returns ``(x, error)``: the parameter vector and the tensor residual's
+    norm (without the regulariser).
+
+    Examples
+    --------
+    >>> from discovery.problems import matmul
+    >>> x, err = decompose(matmul(2, 2, 2).tensor(), 8, np.random.default_rng(0))
+    >>> err < 1e-3
+    True
+    """
+    f = TensorResidual(t, rank)
+    dense = f.n <= 160 if dense is None else dense
+    x = rng.normal(scale=scale, size=f.n)
+    free = np.ones(f.n, dtype=bool)
+    for stage_lam in (lam, lam / 10, lam / 100):
+        x = _solve(f, x, free, x, stage_lam, 0.0, None, iterations, dense)
+    return x, float(np.linalg.norm(f(x)))
+
+
+def _round_phase(f: TensorResidual, x: np.ndarray, grid: np.ndarray, *, dense: bool, tol: float,
+                 snap: float = 0.15, iterations: int = 200):
+    """Drive entries onto the grid: growing pull, fixing entries near grid values."""
+    free = np.ones(f.n, dtype=bool)
+    fixed_x = x.copy()
+    for mu in (0.01, 0.03, 0.1, 0.3, 1.0, 3.0):
+        near = np.abs(x - round_to_domain(x, grid)) < snap
+        newly = free & near
+        trial_x = x.copy()
+        trial_x[newly] = round_to_domain(x[newly], grid)
+        trial_free = free & ~newly
+        y = _solve(f, trial_x, trial_free, trial_x, 1e-6, mu, grid, iterations, dense)
+        if np.linalg.norm(f(y)) < max(tol, 0.5):
+            x, free = y, trial_free
+        else:  # fixing was too greedy: keep the entries free, pull only
+            x = _solve(f, x, free, x, 1e-6, mu, grid, iterations, dense)
+    return round_to_domain(x, grid), x
+
+
+def _to_scheme(problem: Problem, f: TensorResidual, x: np.ndarray, meta: dict) -> Scheme:
+    mats = []
+    for m in f.split(x):
+        mats.append([[Fraction(float(v)).limit_denominator(8) for v in row] for row in m])
+    integral = all(v.denominator == 1 for m in mats for row in m for v in row)
+    return Scheme(problem, *mats, field="Z" if integral else "Q", meta=meta)
+
+
+def run(
+    problem: Problem,
+    rank: int,
+    *,
+    seed: Any = 0,
+    time_limit: Optional[float] = None,
+    callback: Optional[ProgressCallback] = None,
+    restarts: Optional[int] = None,
+    domain: Any = "ternary",
+    coefficients: Any = None,
+    lam: float = 1e-3,
+    iterations: int = 400,
+    refine: bool = True,
+    refine_time: float = 20.0,
+    near_miss_limit: Optional[int] = None,
+    max_schemes: int = 1,
+    **ignored: Any,
+) -> SearchResult:
+    """Levenberg--Marquardt restarts, rounding to the domain, CP-SAT refinement.
+
+    Parameters
+    ----------
+    problem : Problem
+    rank : int
+    seed : int
+        Same seed, same restarts.
+    time_limit : float, optional
+        Wall-clock budget (seconds); default: run ``restarts`` restarts.
+    restarts : int, optional
+        Number of random restarts (default 10 without a time limit,
+        unbounded with one).
+    domain, coefficients : str
+        Coefficient domain to round to (``"ternary"``; same meaning).
+    lam : float
+        Tikhonov weight of the first stage (divided by 10 twice).
+    refine : bool
+        Hand near misses (wrong in at most ``near_miss_limit`` entries) to
+        CP-SAT refinement with ``refine_time`` seconds each.
+    max_schemes : int
+        Stop after this many distinct exact schemes.
+
+    Returns
+    -------
+    SearchResult
+
+    Examples
+    --------
+    >>> from discovery.problems import matmul
+    >>> res = run(matmul(2, 2, 2), 8, restarts=2, seed=0)
+    >>> res.status, res.schemes[0].rank
+    ('found', 8)
+    """
+    from solvers.brent import as_domain
+    from verify import verify_exact, wrong_entries
+
+    if not isinstance(problem, Problem):
+        raise InvalidInputError(f"problem must be a Problem, got {type(problem).__name__}")
+    if isinstance(rank, bool) or not isinstance(rank, int) or rank < 1:
+        raise InvalidInputError(f"rank must be a positive integer, got {rank!r}")
+    if restarts is not None and (isinstance(restarts, bool) or not isinstance(restarts, int) or restarts < 1):
+        raise InvalidInputError(f"restarts must be a positive integer, got {restarts!r}")
+    dom = as_domain(coefficients if coefficients is not None else domain)
+    grid = np.array([float(v) for v in dom.values])
+    if restarts is None and time_limit is None:
+        restarts = 10
+    rng = as_generator(seed)
+    int_seed = as_seed(seed)
+    t0 = time.perf_counter()
+    result = SearchResult(problem=problem, rank=rank, engine="lm",
+                          options={"domain": dom.name, "lam": lam, "refine": refine})
+    f = TensorResidual(problem.tensor(), rank)
+    dense = f.n <= 160
+    limit_wrong = near_miss_limit if near_miss_limit is not None else max(8, f.m // 6)
+    seen = set()
+    best = None
+    i = 0
+
+    def left():
+        return None if time_limit is None else time_limit - (time.perf_counter() - t0)
+
+    while (restarts is None or i < restarts) and (left() is None or left() > 0):
+        i += 1
+        sub = np.random.default_rng([int_seed, i])
+        x, err = decompose(problem.tensor(), rank, sub, lam=lam, iterations=iterations, dense=dense)
+        best = err if best is None else min(best, err)
+        message = f"restart {i}: residual {err:.2g}"
+        if err < 5e-2:
+            rounded, approx_x = _round_phase(f, x, grid, dense=dense, tol=1e-2)
+            meta = {"provenance": {"engine": "lm", "seed": int_seed, "restart": i}}
+            cand = _to_scheme(problem, f, rounded, meta)
+            wrong = wrong_entries(cand)
+            message += f", rounded: {wrong} wrong"
+            found = cand if wrong == 0 else None
+            if found is None and wrong <= limit_wrong:
+                approx = f.split(approx_x)
+                result.near_misses.append(NearMiss(cand, wrong, approx))
+                if refine and cand.field == "Z":
+                    from solvers.refine import refine as refine_scheme
+
+                    budget = refine_time if left() is None else max(0.1, min(refine_time, left()))
+                    res = refine_scheme(cand, domain=dom, time_limit=budget, seed=int_seed + i, approx=approx)
+                    if res.exact:
+                        found = res.scheme
+                        message += ", refined to exact"
+            if found is not None and verify_exact(found).ok and found.fingerprint() not in seen:
+                seen.add(found.fingerprint())
+                prov = dict(found.meta.get("provenance", {}) or {})
+                prov.update({"engine": "lm", "seed": int_seed, "restart": i,
+                             "seconds": round(time.perf_counter() - t0, 3),
+                             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")})
+                result.schemes.append(found.with_meta(provenance=prov))
+                if result.first_exact_seconds is None:
+                    result.first_exact_seconds = time.perf_counter() - t0
+        if callback is not None:
+            callback(ProgressEvent("lm", done=i, total=restarts, found=len(result.schemes), best=best,
+                                   message=message))
+        if len(result.schemes) >= max_schemes:
+            break
+    result.near_misses.sort(key=lambda n: n.wrong)
+    result.restarts = i
+    result.exact = len(result.schemes)
+    result.status = "found" if result.schemes else "not_found"
+    result.best_loss = best
+    result.wall_seconds = time.perf_counter() - t0
+    return result
