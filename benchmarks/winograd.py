@@ -10,8 +10,8 @@ Prints, in one run:
 1. F(2,3), F(3,2), F(4,3) found by search at rank m+r-1 (exact), with the
    interpolation points each found scheme corresponds to: the gradient
    engine ``spn`` over the dyadic set, the ``cpsat`` engine over the dyadic
-   set, and the real least-squares search plus point snapping
-   (:func:`discovery.cooktoom.discover`).  Goal: each <= 60 s.
+   set, and the ``cooktoom`` engine: a real least-squares search plus point
+   snapping (:func:`discovery.cooktoom.discover`).  Goal: each <= 60 s.
 2. The float32 error of F(4,3) with the point set the toolkit picks
    (:func:`discovery.accuracy.rank_point_sets`) against {0, ±1, 1/2, -2},
    measured in the same run.  Goal: within 1.2x.
@@ -34,7 +34,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 from discovery.accuracy import measure_error, rank_point_sets  # noqa: E402
-from discovery.cooktoom import cook_toom, discover, identify  # noqa: E402
+from discovery.cooktoom import cook_toom, identify  # noqa: E402
 from discovery.cse import transform_costs  # noqa: E402
 from discovery.errors import BilinearError  # noqa: E402
 from discovery.problems import correlation  # noqa: E402
@@ -97,11 +97,12 @@ def discovery_section(quick: bool) -> None:
         if (m, r) != (4, 3):
             rows.append(engine_row("cpsat, dyadic", p, R, lambda: search(
                 p, R, engine="cpsat", coefficients="dyadic", seed=0, time_limit=limit)))
-        rows.append(engine_row("least-squares + snap", p, R, lambda: discover(m, r, seed=0, time_limit=limit)))
+        rows.append(engine_row("cooktoom (least squares + snap)", p, R, lambda: search(
+            p, R, engine="cooktoom", seed=0, time_limit=limit)))
     table(["problem", "engine", "result", "seconds", "points of the found scheme"], rows)
     print("F(4,3) has no rank-6 scheme over the dyadic set {0, ±1/2, ±1, ±2}: a column of A^T is\n"
           "[1, a, a^2, a^3] up to scale, which forces a in {0, ±1, inf} -- 4 points where 6 are needed\n"
-          "(the spn run above finds none). The least-squares search finds real rank-6 solutions; every one\n"
+          "(the spn run above finds none). The cooktoom engine finds real rank-6 solutions by least squares; every one\n"
           "is an evaluation at 6 real points, which are snapped to simple rationals and rebuilt exactly.\n")
 
 

@@ -60,6 +60,7 @@ __all__ = [
     "identify",
     "snap_points",
     "discover",
+    "search_engine",
 ]
 
 
@@ -733,3 +734,78 @@ def discover(m: int, r: int, *, seed: Any = 0, time_limit: float | None = 60.0, 
     raise NotFoundError(
         f"no identifiable rank-{R} solution of F({problem.m},{problem.r}) in {attempt} restarts"
     )
+
+
+def search_engine(problem, rank: int, *, seed: Any = 0, time_limit: float | None = None, callback=None,
+                  restarts: int = 64, max_denominator: int = 16, **ignored: Any):
+    """The ``cooktoom`` engine of :func:`discovery.search.search`: :func:`discover`
+    behind the common engine signature.
+
+    Handles ``correlation`` F(m, r) and ``polymul`` at the minimal rank
+    ``m + r - 1`` and ``correlation2d`` at ``(m1 + r1 - 1)(m2 + r2 - 1)``
+    (two 1-D discoveries, nested).  Returns a
+    :class:`~discovery.search.SearchResult` (``found`` or ``not_found``).
+
+    Raises
+    ------
+    InvalidInputError
+        For other problems or ranks.
+
+    Examples
+    --------
+    >>> from discovery.search import search
+    >>> from discovery.problems import polymul
+    >>> res = search(polymul(2, 3), 4, engine="cooktoom", restarts=8)
+    >>> res.status, res.schemes[0].problem.spec
+    ('found', 'poly(2,3)')
+    """
+    import time
+
+    from discovery.errors import NotFoundError
+    from discovery.problems import Correlation2D
+    from discovery.search import SearchResult
+
+    start = time.monotonic()
+    if isinstance(problem, Correlation):
+        axes = [(problem.m, problem.r)]
+    elif isinstance(problem, PolyMul):
+        axes = [(problem.q, problem.p)]
+    elif isinstance(problem, Correlation2D):
+        axes = list(zip(problem.m, problem.r))
+    else:
+        raise InvalidInputError(
+            f"engine 'cooktoom' builds correlation and polymul algorithms, not {problem.kind}"
+        )
+    minimal = int(np.prod([m + r - 1 for m, r in axes]))
+    if isinstance(rank, bool) or rank != minimal:
+        raise InvalidInputError(
+            f"engine 'cooktoom' finds {problem.spec} at its minimal rank {minimal} only, not {rank!r}"
+        )
+    result = SearchResult(problem=problem, rank=rank, engine="cooktoom",
+                          options={"restarts": restarts, "max_denominator": max_denominator})
+    try:
+        parts = []
+        for m, r in axes:
+            left = None if time_limit is None else max(1e-3, time_limit - (time.monotonic() - start))
+            parts.append(discover(m, r, seed=seed, time_limit=left, restarts=restarts,
+                                  max_denominator=max_denominator, callback=callback))
+    except NotFoundError:
+        result.status = "not_found"
+        result.wall_seconds = time.monotonic() - start
+        return result
+    if isinstance(problem, Correlation):
+        scheme = parts[0]
+    elif isinstance(problem, PolyMul):
+        scheme = correlation_to_polymul(parts[0])
+    else:
+        scheme = nest(parts[0], parts[1] if len(parts) > 1 else parts[0])
+        prov = dict(scheme.meta["provenance"])
+        prov.update({"engine": "least-squares+cook-toom", "seed": parts[0].meta["provenance"]["seed"]})
+        scheme = scheme.with_meta(provenance=prov)
+    result.wall_seconds = time.monotonic() - start
+    result.status = "found"
+    result.schemes.append(scheme)
+    result.exact = 1
+    result.restarts = sum(p.meta["provenance"]["restarts"] for p in parts)
+    result.first_exact_seconds = result.wall_seconds
+    return result

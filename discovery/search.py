@@ -30,6 +30,7 @@ ENGINES: dict[str, str] = {
     "lm": "discovery.engines.lm:run",
     "flip": "discovery.engines.flip:run",
     "cpsat": "solvers.cpsat:run",
+    "cooktoom": "discovery.cooktoom:search_engine",
     "auto": "solvers.pipeline:run",
 }
 

@@ -248,3 +248,19 @@ def test_wincnn_pick_ranks_and_uses_the_best_points(capsys):
     assert "points: {-1, 0, 1, inf}" in out
     rc, _, err = _cli(["wincnn", "F(2,3)", "--pick", "all", "--points", "0,1,2"], capsys)
     assert rc == 2 and "not both" in err
+
+
+def test_cooktoom_engine_through_the_front_door():
+    from discovery.problems import correlation2d, matmul, polymul
+    from discovery.search import search
+
+    res = search(correlation(3, 2), 4, engine="cooktoom", seed=2, restarts=8)
+    assert res.status == "found" and verify_exact(res.schemes[0]).ok
+    assert identify(res.schemes[0])["cook_toom"]
+    res2 = search(correlation2d((2, 3), (3, 2)), 16, engine="cooktoom", restarts=8)
+    assert res2.found and verify_exact(res2.schemes[0]).ok
+    assert search(polymul(3, 2), 4, engine="cooktoom", restarts=8).schemes[0].problem == polymul(3, 2)
+    with pytest.raises(InvalidInputError, match="minimal rank 4"):
+        search(correlation(2, 3), 5, engine="cooktoom")
+    with pytest.raises(InvalidInputError, match="not matmul"):
+        search(matmul(2, 2, 2), 7, engine="cooktoom")
