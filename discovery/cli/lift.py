@@ -22,7 +22,14 @@ def run(args) -> int:
     from solvers.lifting import lift, mod2_image
 
     scheme = load_scheme(args.file)
+    from discovery.errors import InvalidInputError
+    from verify import verify_exact
+
     image = scheme if scheme.field == "F2" else mod2_image(scheme)
+    check = verify_exact(image)
+    if not check.ok:
+        what = "the scheme" if scheme.field == "F2" else "the mod-2 image of the scheme"
+        raise InvalidInputError(f"{args.file}: {what} is not exact mod 2: {check.reason}")
     with progress_bar("lift", enabled=True) as callback:
         res = lift(image, time_limit=args.time_limit, seed=args.seed, callback=callback)
     what = f"{scheme.problem.spec} rank {scheme.rank}" + ("" if scheme.field == "F2" else " (mod-2 image)")
