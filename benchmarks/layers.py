@@ -7,7 +7,8 @@ the minimum and the median of the repeats are shown, speed ratios are
 
 1. max relative error ``max|out - ref| / max|ref|`` of each fixed layer in
    float64 against torch in float64 (goal <= 1e-12);
-2. ``WinogradConv2d`` F(4x4,3x3) and F(2x2,3x3) against ``F.conv2d``,
+2. ``WinogradConv2d`` F(4x4,3x3) and F(2x2,3x3) (fused C++ transforms and
+   plain torch transforms) against ``F.conv2d``,
    float32, batch 8, 64 -> 64 channels, 56 x 56, padding 1 (goal >= 1.0x, and
    an error against float64 at most 20x that of ``F.conv2d``);
 3. ``FastMatmul`` (Strassen-Winograd, in-place schedule) and ``FastLinear``
@@ -38,7 +39,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from discovery.known import strassen, strassen_winograd  # noqa: E402
-from discovery.layers import FastLinear, FastMatmul, WinogradConv2d  # noqa: E402
+from discovery.layers import FastLinear, FastMatmul, WinogradConv2d, winograd_kernel  # noqa: E402
 from discovery.winograd import best_known  # noqa: E402
 
 F64 = torch.float64
@@ -110,11 +111,21 @@ def conv_rows(repeats, compile_too):
         ref64 = F.conv2d(x.double(), conv.weight.double(), conv.bias.double(), padding=1)
         base_err = rel_error(conv(x), ref64)
     rows = []
+    try:
+        start = time.perf_counter()
+        winograd_kernel.load()
+        print(f"(fused C++ transforms ready in {time.perf_counter() - start:.0f} s)\n")
+        backends = ("cpp", "torch")
+    except RuntimeError as exc:
+        print(f"(fused C++ transforms unavailable: {exc})\n")
+        backends = ("torch",)
     for spec in ((4, 4), (2, 2)):
-        layer = WinogradConv2d.from_conv2d(conv, best_known(spec, (3, 3))).eval()
-        variants = [("eager", layer)]
+        variants = []
+        for backend in backends:
+            layer = WinogradConv2d.from_conv2d(conv, best_known(spec, (3, 3)), backend=backend).eval()
+            variants.append((f"backend={backend!r}", layer))
         if compile_too:
-            variants.append(("torch.compile", torch.compile(layer, dynamic=False)))
+            variants.append(("backend='torch', torch.compile", torch.compile(variants[-1][1], dynamic=False)))
         for how, fn in variants:
             with torch.no_grad():
                 err = rel_error(fn(x), ref64)

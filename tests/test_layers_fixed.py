@@ -285,3 +285,23 @@ def test_torch_export_fixed_layers():
     ep = torch.export.export(WinogradConv2d.from_conv2d(conv, best_known((2, 2), (3, 3))), (x,))
     with torch.no_grad():
         assert _rel(ep.module()(x), conv(x)) < 1e-5
+
+
+@pytest.mark.slow  # compiles the C++ kernels on first use (about a minute)
+@pytest.mark.parametrize("name", ["F2x2_3x3", "F4x4_3x3", "F3x2_3x3"])
+@pytest.mark.parametrize("padding", [0, 1, (2, 0)])
+def test_winograd_conv_cpp_backend_equals_conv2d(name, padding):
+    conv = torch.nn.Conv2d(3, 5, 3, padding=padding, dtype=F64)
+    fast = WinogradConv2d.from_conv2d(conv, CONV_SCHEMES[name](), backend="cpp")
+    for shape in [(2, 3, 9, 7), (1, 3, 13, 16), (3, 6, 5)]:
+        x = torch.randn(*shape, dtype=F64)
+        with torch.no_grad():
+            assert _rel(fast(x), conv(x)) < 1e-12
+            assert _rel(fast(x.float()).double(), conv(x)) < 1e-5
+
+
+def test_winograd_conv_cpp_backend_needs_nested_scheme():
+    with pytest.raises(InvalidInputError, match="backend"):
+        WinogradConv2d(3, 4, 3, backend="cuda", scheme=best_known((2, 2), (3, 3)))
+    with pytest.raises(InvalidInputError, match="separable"):
+        WinogradConv2d(3, 4, (3, 2), backend="cpp", scheme=standard_scheme(correlation2d((2, 3), (3, 2))))

@@ -141,6 +141,12 @@ class WinogradConv2d(nn.Module):
     scheme : Scheme, optional
         An exact ``correlation2d`` scheme; default the Cook–Toom
         F(2x2, kernel) of :func:`discovery.winograd.best_known`.
+    backend : {"torch", "cpp"}, default "torch"
+        "torch" runs the transforms as torch operations (differentiable,
+        TorchScript, any device).  "cpp" runs them as fused C++ kernels
+        (:mod:`discovery.layers.winograd_kernel`, compiled on first use; CPU
+        inference with nested schemes) and falls back to "torch" where a
+        gradient is needed or the input is not on the CPU.
 
     Shape
     -----
@@ -163,6 +169,7 @@ class WinogradConv2d(nn.Module):
     out_channels: int
     rank: int
     separable: bool
+    backend: str
 
     def __init__(
         self,
@@ -179,6 +186,7 @@ class WinogradConv2d(nn.Module):
         dtype=None,
         *,
         scheme: Optional[Scheme] = None,
+        backend: str = "torch",
     ):
         super().__init__()
         for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
@@ -215,6 +223,17 @@ class WinogradConv2d(nn.Module):
         self.weight = nn.Parameter(torch.empty((self.out_channels, self.in_channels) + kernel, **factory))
         self.bias = nn.Parameter(torch.empty(self.out_channels, **factory)) if bias else None
         self._set_transforms(scheme)
+        if backend not in ("torch", "cpp"):
+            raise InvalidInputError(f"backend must be 'torch' or 'cpp', got {backend!r}")
+        if backend == "cpp":
+            if not self.separable:
+                raise InvalidInputError(
+                    "backend='cpp' needs a nested (Kronecker) scheme such as discovery.winograd.nest's; "
+                    f"this {problem.spec} scheme has no separable transforms")
+            from discovery.layers import winograd_kernel
+
+            winograd_kernel.load()  # compile now: fail here, not in forward
+        self.backend = backend
         self.register_buffer("weight_transformed", torch.empty(0, **factory))
         self._weight_version = (-1, -1)
         self.reset_parameters()
@@ -245,7 +264,8 @@ class WinogradConv2d(nn.Module):
         self.refresh()
 
     @classmethod
-    def from_conv2d(cls, conv: nn.Conv2d, scheme: Optional[Scheme] = None) -> "WinogradConv2d":
+    def from_conv2d(cls, conv: nn.Conv2d, scheme: Optional[Scheme] = None,
+                    backend: str = "torch") -> "WinogradConv2d":
         """A copy of ``conv`` (weights, bias, padding, dtype, device) computed by ``scheme``.
 
         Raises
@@ -259,7 +279,7 @@ class WinogradConv2d(nn.Module):
         w = conv.weight
         layer = cls(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
                     conv.dilation, conv.groups, conv.bias is not None, conv.padding_mode,
-                    device=w.device, dtype=w.dtype, scheme=scheme)
+                    device=w.device, dtype=w.dtype, scheme=scheme, backend=backend)
         with torch.no_grad():
             layer.weight.copy_(w)
             if conv.bias is not None:
@@ -272,6 +292,7 @@ class WinogradConv2d(nn.Module):
             f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
             f"padding={tuple(self.padding)}, bias={self.bias is not None}, "
             f"scheme={self.scheme.problem.spec}, rank={self.rank}"
+            + (f", backend={self.backend!r}" if self.backend != "torch" else "")
         )
 
     def _transform_weight(self, weight: Tensor) -> Tensor:
@@ -326,6 +347,9 @@ class WinogradConv2d(nn.Module):
         if not x.is_floating_point():
             raise ValueError("WinogradConv2d needs a floating-point input")
         dtype = x.dtype
+        if not torch.jit.is_scripting() and self._cpp_ok(x):
+            y = self._forward_cpp(x)
+            return y.squeeze(0) if unbatched else y
         if torch.jit.is_scripting():
             g = self.weight_transformed
         elif torch.is_grad_enabled() and self.weight.requires_grad:
@@ -342,6 +366,33 @@ class WinogradConv2d(nn.Module):
         )
         return y.squeeze(0) if unbatched else y
 
+    @torch.jit.unused
+    def _cpp_ok(self, x: Tensor) -> bool:
+        grad = torch.is_grad_enabled() and (x.requires_grad or self.weight.requires_grad
+                                            or (self.bias is not None and self.bias.requires_grad))
+        return (self.backend == "cpp" and not grad and x.device.type == "cpu"
+                and x.dtype in (torch.float32, torch.float64))
+
+    @torch.jit.unused
+    def _forward_cpp(self, x: Tensor) -> Tensor:
+        from discovery.layers import winograd_kernel
+
+        self._refresh_if_changed()
+        dtype = x.dtype
+        n, _, height, width = x.shape
+        left, right, top, bottom = self.padding
+        ho = height + top + bottom - self.filter[0] + 1
+        wo = width + left + right - self.filter[1] + 1
+        if ho < 1 or wo < 1:
+            raise ValueError(f"WinogradConv2d: the padded input is smaller than the kernel {self.kernel_size}")
+        th, tw = -(-ho // self.tile[0]), -(-wo // self.tile[1])
+        d = winograd_kernel.data_transform(x, self.data_t.to(dtype), self.data_t2.to(dtype),
+                                           self.tile[0], self.tile[1], top, left, th, tw)
+        prod = torch.bmm(self.weight_transformed.to(dtype).transpose(1, 2), d)
+        bias = None if self.bias is None else self.bias.detach().to(dtype)
+        return winograd_kernel.output_transform(prod, self.out_t.to(dtype), self.out_t2.to(dtype),
+                                                bias, n, ho, wo, th, tw)
+
 
 def _eligible(conv: nn.Conv2d, r: Tuple[int, int]) -> bool:
     return (
@@ -353,13 +404,13 @@ def _eligible(conv: nn.Conv2d, r: Tuple[int, int]) -> bool:
     )
 
 
-def convert(model: nn.Module, scheme: Scheme) -> nn.Module:
+def convert(model: nn.Module, scheme: Scheme, backend: str = "torch") -> nn.Module:
     """Swap every eligible ``nn.Conv2d`` in ``model`` for a :class:`WinogradConv2d`.
 
     Eligible: kernel equal to the scheme's filter size, stride 1, dilation 1,
     groups 1, zero padding.  Other modules are left as they are.  The model is
     changed in place and returned (a bare eligible ``Conv2d`` is returned
-    converted).
+    converted).  ``backend`` is passed to :class:`WinogradConv2d`.
 
     Raises
     ------
@@ -378,12 +429,12 @@ def convert(model: nn.Module, scheme: Scheme) -> nn.Module:
     scheme = checked_scheme(scheme, Correlation2D, "convert")
     r = tuple(scheme.problem.r)
     if isinstance(model, nn.Conv2d):
-        return WinogradConv2d.from_conv2d(model, scheme) if _eligible(model, r) else model
+        return WinogradConv2d.from_conv2d(model, scheme, backend) if _eligible(model, r) else model
     if not isinstance(model, nn.Module):
         raise InvalidInputError(f"convert needs an nn.Module, got {type(model).__name__}")
     for name, child in list(model.named_children()):
         if isinstance(child, nn.Conv2d) and _eligible(child, r):
-            setattr(model, name, WinogradConv2d.from_conv2d(child, scheme))
+            setattr(model, name, WinogradConv2d.from_conv2d(child, scheme, backend))
         elif not isinstance(child, nn.Conv2d):
-            convert(child, scheme)
+            convert(child, scheme, backend)
     return model

@@ -1,0 +1,212 @@
+"""Fused CPU kernels for the data and output transforms of ``WinogradConv2d``.
+
+The transforms of a Winograd convolution are memory-bound: done as separate
+torch operations (pad, unfold, permute, small matrix products) they read and
+write the tiles many times.  These two C++ kernels do each transform in one
+pass over cache-resident rows of tiles:
+
+* :func:`data_transform` reads the input ``(N, C, H, W)`` once (padding
+  handled by bounds checks) and writes ``D`` of shape ``(R, C, P)``, with
+  ``P = N * tiles_h * tiles_w``, the separable ``B1^T d B2`` of every tile;
+* :func:`output_transform` reads ``M = G~ @ D`` of shape ``(R, K, P)`` once
+  and writes the cropped output ``(N, K, Ho, Wo)`` plus bias, ``A1^T M A2``.
+
+The channel sums in between are one ``torch.bmm``.  The kernels are compiled
+on first use with :func:`torch.utils.cpp_extension.load_inline` (needs a C++
+compiler; cached by torch between runs), so they are opt-in:
+``WinogradConv2d(..., backend="cpp")``.
+"""
+
+import threading
+
+import torch
+
+__all__ = ["load", "available", "data_transform", "output_transform"]
+
+_SOURCE = r"""
+#include <torch/extension.h>
+#include <ATen/Parallel.h>
+#include <vector>
+
+template <typename T>
+static void data_kernel(const T* x, T* d, const T* bt1, const T* bt2,
+                        int64_t N, int64_t C, int64_t H, int64_t W,
+                        int64_t n1, int64_t a1, int64_t m1, int64_t n2, int64_t a2, int64_t m2,
+                        int64_t top, int64_t left, int64_t th, int64_t tw) {
+  const int64_t P = N * th * tw, S = th * tw;
+  const int64_t wt = (tw - 1) * m2 + a2;
+  // one channel per task, images in order: each of the R output streams
+  // D[r, c, :] is written sequentially, one image (th * tw tiles) at a time
+  at::parallel_for(0, C, 1, [&](int64_t begin, int64_t end) {
+    std::vector<T> rows(a1 * wt), tmp(n1 * wt), cols(n1 * a2 * S);
+    for (int64_t c = begin; c < end; ++c)
+    for (int64_t nb = 0; nb < N; ++nb) {
+      const T* xin = x + (nb * C + c) * H * W;
+      for (int64_t ti = 0; ti < th; ++ti) {
+        for (int64_t i = 0; i < a1; ++i) {
+          const int64_t y = ti * m1 + i - top;
+          T* row = rows.data() + i * wt;
+          if (y < 0 || y >= H) { for (int64_t w = 0; w < wt; ++w) row[w] = 0; continue; }
+          const T* src = xin + y * W;
+          for (int64_t w = 0; w < wt; ++w) {
+            const int64_t xw = w - left;
+            row[w] = (xw >= 0 && xw < W) ? src[xw] : T(0);
+          }
+        }
+        for (int64_t u = 0; u < n1; ++u) {  // B1^T along the rows
+          T* t = tmp.data() + u * wt;
+          for (int64_t w = 0; w < wt; ++w) t[w] = 0;
+          for (int64_t i = 0; i < a1; ++i) {
+            const T b = bt1[u * a1 + i];
+            if (b == T(0)) continue;
+            const T* row = rows.data() + i * wt;
+            for (int64_t w = 0; w < wt; ++w) t[w] += b * row[w];
+          }
+          for (int64_t j = 0; j < a2; ++j) {  // de-interleave the tiles' columns
+            T* col = cols.data() + (u * a2 + j) * S + ti * tw;
+            for (int64_t q = 0; q < tw; ++q) col[q] = t[q * m2 + j];
+          }
+        }
+      }
+      for (int64_t u = 0; u < n1; ++u) {  // B2 along the columns, all tiles of the image
+        for (int64_t v = 0; v < n2; ++v) {
+          T* out = d + ((u * n2 + v) * C + c) * P + nb * S;
+          bool first = true;
+          for (int64_t j = 0; j < a2; ++j) {
+            const T b = bt2[v * a2 + j];
+            if (b == T(0)) continue;
+            const T* col = cols.data() + (u * a2 + j) * S;
+            if (first) { for (int64_t q = 0; q < S; ++q) out[q] = b * col[q]; first = false; }
+            else { for (int64_t q = 0; q < S; ++q) out[q] += b * col[q]; }
+          }
+          if (first) for (int64_t q = 0; q < S; ++q) out[q] = 0;
+        }
+      }
+    }
+  });
+}
+
+template <typename T>
+static void output_kernel(const T* mm, T* y, const T* at1, const T* at2, const T* bias,
+                          int64_t N, int64_t K, int64_t Ho, int64_t Wo,
+                          int64_t n1, int64_t m1, int64_t n2, int64_t m2, int64_t th, int64_t tw) {
+  const int64_t P = N * th * tw, S = th * tw;
+  // one output channel per task, images in order: each of the R input
+  // streams M[r, k, :] is read sequentially
+  at::parallel_for(0, K, 1, [&](int64_t begin, int64_t end) {
+    std::vector<T> tmp(n1 * m2 * S), acc(S);
+    for (int64_t k = begin; k < end; ++k)
+    for (int64_t nb = 0; nb < N; ++nb) {
+      const T b0 = bias ? bias[k] : T(0);
+      T* yout = y + (nb * K + k) * Ho * Wo;
+      for (int64_t u = 0; u < n1; ++u) {  // A2 along the columns
+        for (int64_t mj = 0; mj < m2; ++mj) {
+          T* t = tmp.data() + (u * m2 + mj) * S;
+          for (int64_t q = 0; q < S; ++q) t[q] = 0;
+          for (int64_t v = 0; v < n2; ++v) {
+            const T a = at2[mj * n2 + v];
+            if (a == T(0)) continue;
+            const T* src = mm + ((u * n2 + v) * K + k) * P + nb * S;
+            for (int64_t q = 0; q < S; ++q) t[q] += a * src[q];
+          }
+        }
+      }
+      for (int64_t mi = 0; mi < m1; ++mi) {  // A1^T along the rows, then scatter
+        for (int64_t mj = 0; mj < m2; ++mj) {
+          for (int64_t q = 0; q < S; ++q) acc[q] = b0;
+          for (int64_t u = 0; u < n1; ++u) {
+            const T a = at1[mi * n1 + u];
+            if (a == T(0)) continue;
+            const T* t = tmp.data() + (u * m2 + mj) * S;
+            for (int64_t q = 0; q < S; ++q) acc[q] += a * t[q];
+          }
+          for (int64_t ti = 0; ti < th; ++ti) {
+            const int64_t row = ti * m1 + mi;
+            if (row >= Ho) break;
+            T* dst = yout + row * Wo + mj;
+            const T* src = acc.data() + ti * tw;
+            const int64_t qmax = (Wo - mj + m2 - 1) / m2;
+            for (int64_t q = 0; q < qmax && q < tw; ++q) dst[q * m2] = src[q];
+          }
+        }
+      }
+    }
+  });
+}
+
+torch::Tensor data_transform(torch::Tensor x, torch::Tensor bt1, torch::Tensor bt2,
+                             int64_t m1, int64_t m2, int64_t top, int64_t left, int64_t th, int64_t tw) {
+  x = x.contiguous(); bt1 = bt1.contiguous(); bt2 = bt2.contiguous();
+  const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
+  const int64_t n1 = bt1.size(0), a1 = bt1.size(1), n2 = bt2.size(0), a2 = bt2.size(1);
+  auto d = torch::empty({n1 * n2, C, N * th * tw}, x.options());
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "data_transform", [&] {
+    data_kernel<scalar_t>(x.data_ptr<scalar_t>(), d.data_ptr<scalar_t>(), bt1.data_ptr<scalar_t>(),
+                          bt2.data_ptr<scalar_t>(), N, C, H, W, n1, a1, m1, n2, a2, m2, top, left, th, tw);
+  });
+  return d;
+}
+
+torch::Tensor output_transform(torch::Tensor mm, torch::Tensor at1, torch::Tensor at2,
+                               c10::optional<torch::Tensor> bias, int64_t N, int64_t Ho, int64_t Wo,
+                               int64_t th, int64_t tw) {
+  mm = mm.contiguous(); at1 = at1.contiguous(); at2 = at2.contiguous();
+  const int64_t K = mm.size(1);
+  const int64_t m1 = at1.size(0), n1 = at1.size(1), m2 = at2.size(0), n2 = at2.size(1);
+  auto y = torch::empty({N, K, Ho, Wo}, mm.options());
+  torch::Tensor b;
+  if (bias.has_value()) b = bias->contiguous();
+  AT_DISPATCH_FLOATING_TYPES(mm.scalar_type(), "output_transform", [&] {
+    output_kernel<scalar_t>(mm.data_ptr<scalar_t>(), y.data_ptr<scalar_t>(), at1.data_ptr<scalar_t>(),
+                            at2.data_ptr<scalar_t>(), b.defined() ? b.data_ptr<scalar_t>() : nullptr,
+                            N, K, Ho, Wo, n1, m1, n2, m2, th, tw);
+  });
+  return y;
+}
+"""
+
+_lock = threading.Lock()
+_module = None
+_error = None
+
+
+def load():
+    """Compile (first time) and return the extension module; raises on failure."""
+    global _module, _error
+    with _lock:
+        if _module is None and _error is None:
+            try:
+                from torch.utils.cpp_extension import load_inline
+
+                _module = load_inline(
+                    name="bilinear_winograd_cpu_v3",
+                    cpp_sources=[_SOURCE],
+                    functions=["data_transform", "output_transform"],
+                    extra_cflags=["-O3", "-march=native", "-fopenmp"],
+                    extra_ldflags=["-fopenmp"],
+                    verbose=False,
+                )
+            except Exception as exc:  # no compiler, no ninja, ...
+                _error = exc
+        if _module is None:
+            raise RuntimeError(f"the fused Winograd kernels could not be built: {_error}")
+        return _module
+
+
+def available() -> bool:
+    """Whether the kernels are built or can be built here (builds them)."""
+    try:
+        load()
+    except RuntimeError:
+        return False
+    return True
+
+
+def data_transform(x, bt1, bt2, m1: int, m2: int, top: int, left: int, th: int, tw: int):
+    """``D`` (R, C, P) of the padded input's tiles; see the module docstring."""
+    return load().data_transform(x, bt1, bt2, m1, m2, top, left, th, tw)
+
+
+def output_transform(mm, at1, at2, bias, n: int, ho: int, wo: int, th: int, tw: int):
+    """The output ``(N, K, Ho, Wo)`` from ``M`` (R, K, P), plus ``bias``."""
+    return load().output_transform(mm, at1, at2, bias, n, ho, wo, th, tw)
