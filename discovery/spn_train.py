@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from discovery.costs import model_costs
-from discovery.errors import InvalidInputError
+from discovery.errors import BilinearError, InvalidInputError
 from discovery.layers.spn import SPNConv2d, SPNLinear, distillation_loss, set_phase, spn_modules
 from discovery.progress import ProgressCallback, ProgressEvent, null_callback
 from discovery.random import as_seed
@@ -70,8 +70,13 @@ def load_digits_data(seed: int = 0, test_size: float = 0.3) -> DigitsData:
     >>> tuple(d.x_train.shape[1:]), len(d.x_train) + len(d.x_test)
     ((1, 8, 8), 1797)
     """
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
+    try:
+        from sklearn.datasets import load_digits
+        from sklearn.model_selection import train_test_split
+    except ImportError:  # pragma: no cover - depends on the installation
+        raise BilinearError(
+            "the digits demo needs scikit-learn: pip install 'bilinear-discovery[examples]'"
+        ) from None
 
     if not 0.05 <= float(test_size) <= 0.9:
         raise InvalidInputError(f"test_size must be in [0.05, 0.9], got {test_size}")

@@ -15,9 +15,10 @@ ends:
     the gradient search (:mod:`discovery.engines.spn`, when installed); its
     near misses are refined with CP-SAT.
 
-Every scheme is verified exactly before it is returned, and saved to the
-catalog (:func:`discovery.catalog.save`, which verifies again, symbolically)
-with its provenance when ``save=True``.
+Every scheme is verified exactly before it is returned, with its provenance
+(route, seeds, lifting method, seconds); ``bilinear search --engine auto``
+then saves it to the catalog (:func:`discovery.catalog.save` verifies again,
+symbolically), as does ``save=True`` here.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def run(
     routes: Optional[Sequence[str]] = None,
     domain: Any = "ternary",
     coefficients: Any = None,
-    save: bool = True,
+    save: bool = False,
     root: Any = None,
     max_schemes: int = 1,
     slice_seconds: float = 60.0,
@@ -78,8 +79,9 @@ def run(
     domain, coefficients : str
         Coefficient domain for CP-SAT, rounding and refinement.
     save : bool
-        Save each verified scheme to the catalog (``root``, default
-        ``results/``).
+        Also save each verified scheme to the catalog (``root``, default
+        ``results/``) as soon as it is found.  Off by default because
+        ``bilinear search`` saves what an engine returns (to ``--out``).
     max_schemes : int
         Stop after this many distinct schemes.
     slice_seconds : float
@@ -95,7 +97,7 @@ def run(
     Examples
     --------
     >>> from discovery.problems import matmul
-    >>> res = run(matmul(2, 2, 2), 7, time_limit=30, save=False)
+    >>> res = run(matmul(2, 2, 2), 7, time_limit=30)
     >>> res.status, res.schemes[0].meta["provenance"]["route"]
     ('found', 'cpsat')
     """

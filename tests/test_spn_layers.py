@@ -238,6 +238,7 @@ def test_repr_and_dtype():
 
 
 def test_digits_study_smoke(tmp_path):
+    pytest.importorskip("sklearn")
     from discovery.spn_train import Schedule, digits_study, format_study, plot_study
 
     rows = digits_study([1.0], Schedule(full=1, quantized=1, a_only=1, lr=1e-2), seed=0)
