@@ -422,10 +422,11 @@ def accuracy_lines(scheme: Scheme, channels: Any = (1, 8, 64), tiles: int = 256,
     accuracy: relative RMS error vs float64 (32 tiles of standard normal inputs per column)
     """
     chans = _channels(channels)
-    lines = [f"accuracy: relative RMS error vs float64 ({tiles} tiles of standard normal inputs per column)",
+    reports = [measure_error(scheme, name, chans, tiles, seed) for name in dtypes]
+    how = ", separable evaluation" if reports and reports[0].mode == "separable" else ""
+    lines = [f"accuracy: relative RMS error vs float64 ({tiles} tiles of standard normal inputs per column{how})",
              "  " + "channels".ljust(9) + "".join(f"{c:>10}" for c in chans)]
-    for name in dtypes:
-        rep = measure_error(scheme, name, chans, tiles, seed)
+    for name, rep in zip(dtypes, reports):
         lines.append("  " + name.ljust(9) + "".join(f"{e:>10.2e}" for e in rep.rms))
     cond = transform_conditions(scheme)
     lines.append("condition numbers: " + ", ".join(f"{k} {v:.3g}" for k, v in cond.items()))
@@ -466,10 +467,10 @@ def show_section(scheme: Scheme, args: Any = None) -> list[str]:
         if info["points"]:
             lines.append("interpolation points: {" + ", ".join(info["points"]) + "}"
                          + (" (Cook-Toom up to scaling of the products)" if info["cook_toom"] else ""))
-        try:
-            lines += [""] + to_transforms(scheme).lines() + [""]
-        except InvalidInputError:  # pragma: no cover - 1-D always converts
-            pass
+    try:
+        lines += [""] + to_transforms(scheme).lines() + [""]
+    except InvalidInputError:  # a 2-D scheme that is not a nested pair
+        pass
     tiles = 256 if scheme.problem.shape[1] <= 16 else 64
     lines += accuracy_lines(scheme, tiles=tiles)
     return lines

@@ -143,3 +143,9 @@ def test_separable_mode_for_nested_2d():
     W[0, 0] = 0
     broken = s.replace(W=W)
     assert measure_error(broken, "float32", (1,), tiles=16).error > 0.01
+
+
+def test_show_section_for_nested_2d():
+    text = "\n".join(show_section(best_known((2, 2), (3, 3))))
+    assert "rows (first axis):" in text and "columns (second axis):" in text
+    assert "separable evaluation" in text
