@@ -10,7 +10,7 @@
 Run::
 
     .venv/bin/python benchmarks/spn_layers.py [--budgets 0.5 1 2 4] [--epochs 30] [--seeds 0]
-        [--plot benchmarks/figures/spn_digits.png] [--skip-training]
+        [--plot docs/spn_digits.png] [--skip-training]
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ def main() -> int:
     ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--a-only-epochs", type=int, default=5)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
-    ap.add_argument("--plot", default=str(ROOT / "benchmarks" / "figures" / "spn_digits.png"))
+    ap.add_argument("--plot", default=str(ROOT / "docs" / "spn_digits.png"))
     ap.add_argument("--skip-training", action="store_true")
     args = ap.parse_args()
     print("## Generated code: additions before and after common-subexpression elimination\n")
