@@ -191,8 +191,11 @@ class Winograd2D:
         return _tidy(a.AT @ (u * v) @ b.AT.T)
 
     def lines(self) -> list[str]:
-        return (["rows (first axis):"] + ["  " + s for s in self.rows.lines()] + [""]
-                + ["columns (second axis):"] + ["  " + s for s in self.cols.lines()])
+        def indent(lines):
+            return ["  " + s if s else "" for s in lines]
+
+        return (["rows (first axis):"] + indent(self.rows.lines()) + [""]
+                + ["columns (second axis):"] + indent(self.cols.lines()))
 
 
 # ----------------------------------------------------------------- conversion
