@@ -130,7 +130,8 @@ def run(
         if scheme.field == "F2" or not verify_exact(scheme).ok or scheme.fingerprint() in seen:
             return
         seen.add(scheme.fingerprint())
-        prov = dict(scheme.meta.get("provenance", {}) or {})
+        inner = dict(scheme.meta.get("provenance", {}) or {})
+        prov = {"search": inner} if inner else {}
         prov.update({"engine": "auto", "route": route, "seed": int_seed,
                      "seconds": round(time.perf_counter() - t0, 3),
                      "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), **extra})
