@@ -26,6 +26,7 @@ __all__ = ["load", "available", "data_transform", "output_transform"]
 _SOURCE = r"""
 #include <torch/extension.h>
 #include <ATen/Parallel.h>
+#include <algorithm>
 #include <vector>
 
 template <typename T>
@@ -47,11 +48,12 @@ static void data_kernel(const T* x, T* d, const T* bt1, const T* bt2,
           const int64_t y = ti * m1 + i - top;
           T* row = rows.data() + i * wt;
           if (y < 0 || y >= H) { for (int64_t w = 0; w < wt; ++w) row[w] = 0; continue; }
-          const T* src = xin + y * W;
-          for (int64_t w = 0; w < wt; ++w) {
-            const int64_t xw = w - left;
-            row[w] = (xw >= 0 && xw < W) ? src[xw] : T(0);
-          }
+          const T* src = xin + y * W - left;  // row[w] = x[y, w - left] inside the image
+          const int64_t w0 = std::min(std::max<int64_t>(left, 0), wt);
+          const int64_t w1 = std::max(std::min<int64_t>(W + left, wt), w0);
+          for (int64_t w = 0; w < w0; ++w) row[w] = 0;
+          for (int64_t w = w0; w < w1; ++w) row[w] = src[w];
+          for (int64_t w = w1; w < wt; ++w) row[w] = 0;
         }
         for (int64_t u = 0; u < n1; ++u) {  // B1^T along the rows
           T* t = tmp.data() + u * wt;
@@ -179,7 +181,7 @@ def load():
                 from torch.utils.cpp_extension import load_inline
 
                 _module = load_inline(
-                    name="bilinear_winograd_cpu_v3",
+                    name="bilinear_winograd_cpu_v4",
                     cpp_sources=[_SOURCE],
                     functions=["data_transform", "output_transform"],
                     extra_cflags=["-O3", "-march=native", "-fopenmp"],
