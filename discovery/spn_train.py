@@ -134,7 +134,10 @@ class Schedule:
 
     ``full`` epochs of full-precision pre-training, ``quantized`` epochs with
     ternary ``W_b``, ``W_c``, then ``a_only`` epochs training only ``a~``
-    (and biases).  ``lam`` and ``temperature`` set the distillation loss.
+    (and biases) at a third of the learning rate.  Each phase uses Adam with
+    a cosine learning-rate decay (the paper used SGD with momentum; Adam
+    converges in fewer epochs on this small problem).  ``lam`` and
+    ``temperature`` set the distillation loss.
     """
 
     full: int = 30
@@ -200,8 +203,9 @@ def train_model(
 ) -> nn.Module:
     """Train ``model`` with the paper's schedule (plain training if it has no SPN layers).
 
-    Models without SPN layers train for ``schedule.full`` epochs with cross
-    entropy.  SPN models go through :func:`~discovery.layers.spn.set_phase`
+    ``data`` is any object with ``x_train`` and ``y_train`` tensors (e.g.
+    :class:`DigitsData`).  Models without SPN layers train for
+    ``schedule.full`` epochs with cross entropy.  SPN models go through :func:`~discovery.layers.spn.set_phase`
     ``"full"``, ``"quantized"`` and ``"a_only"``, with distillation from
     ``teacher`` when given.  Progress: one event per epoch.
     """
