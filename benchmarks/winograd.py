@@ -10,7 +10,7 @@ Prints, in one run:
 1. F(2,3), F(3,2), F(4,3) found by search at rank m+r-1 (exact), with the
    interpolation points each found scheme corresponds to: the gradient
    engine ``spn`` over the dyadic set, the ``cpsat`` engine over the dyadic
-   set, and the ``cooktoom`` engine: a real least-squares search plus point
+   set and over {0, ±1/2, ±1}, and the ``cooktoom`` engine: a real least-squares search plus point
    snapping (:func:`discovery.cooktoom.discover`).  Goal: each <= 60 s.
 2. The float32 error of F(4,3) with the point set the toolkit picks
    (:func:`discovery.accuracy.rank_point_sets`) against {0, ±1, 1/2, -2},
@@ -31,6 +31,10 @@ import sys
 import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# Run as a script, this folder is sys.path[0]; its other scripts (e.g.
+# benchmarks/solvers.py) must not shadow the packages of the same name.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
 
 
 from discovery.accuracy import measure_error, rank_point_sets  # noqa: E402
@@ -43,6 +47,7 @@ from discovery.winograd import best_known  # noqa: E402
 from verify import verify_exact, verify_symbolic  # noqa: E402
 
 PUBLISHED = {(4, 3): "0,1,-1,1/2,-2", (6, 3): "0,1,-1,1/2,-1/2,2,-2"}
+HALVES = ["-1", "-1/2", "0", "1/2", "1"]
 DYADIC_CANDIDATES = ["0", "1", "-1", "2", "-2", "1/2", "-1/2", "4", "-4", "1/4", "-1/4"]
 
 
@@ -97,6 +102,8 @@ def discovery_section(quick: bool) -> None:
         if (m, r) != (4, 3):
             rows.append(engine_row("cpsat, dyadic", p, R, lambda: search(
                 p, R, engine="cpsat", coefficients="dyadic", seed=0, time_limit=limit)))
+            rows.append(engine_row("cpsat, {0, ±1/2, ±1}", p, R, lambda: search(
+                p, R, engine="cpsat", coefficients=HALVES, seed=0, time_limit=limit)))
         rows.append(engine_row("cooktoom (least squares + snap)", p, R, lambda: search(
             p, R, engine="cooktoom", seed=0, time_limit=limit)))
     table(["problem", "engine", "result", "seconds", "points of the found scheme"], rows)
