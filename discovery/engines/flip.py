@@ -352,7 +352,7 @@ class FlipWalks:
             newb, sb, _ = self._add(bi, bj, q)
             newc, sc, _ = self._add(cj, ci, s)
             ok = np.ones(w.size, dtype=bool)
-        w, i, j, q, s, newb, newc = w[ok], i[ok], j[ok], q[ok], s[ok], newb[ok], newc[ok]
+        w, i, j, p, q, s, newb, newc = w[ok], i[ok], j[ok], p[ok], q[ok], s[ok], newb[ok], newc[ok]
         self.X[w, q, i] = newb
         self.X[w, s, j] = newc
         if self.z:
@@ -360,11 +360,19 @@ class FlipWalks:
             self.S[w, j] *= sc[ok]
         self.flips += int(w.size)
         before = self.rank.copy()
-        # only walks where a new factor is zero or matches another term's
-        # factor at the same position can reduce
-        cand = ((newb == 0) | (newc == 0)
-                | ((X[w, q, :] == newb[:, None]).sum(axis=1) > 1)
-                | ((X[w, s, :] == newc[:, None]).sum(axis=1) > 1))
+        # Only a new factor can create a pair of terms sharing two factors:
+        # term i (new b) with a term sharing b and a or c, term j (new c)
+        # with a term sharing c and a or b.  Dead columns are all zero.
+        n = w.size
+        r_ = np.arange(n)
+        Xw = X[w]
+        A, B, C = Xw[r_, p], Xw[r_, q], Xw[r_, s]
+        ea = A == A[r_, i][:, None]
+        red_i = (B == newb[:, None]) & (ea | (C == C[r_, i][:, None]))
+        red_j = (C == newc[:, None]) & (ea | (B == B[r_, j][:, None]))
+        red_i[r_, i] = False
+        red_j[r_, j] = False
+        cand = (newb == 0) | (newc == 0) | red_i.any(axis=1) | red_j.any(axis=1)
         if cand.any():
             w, i, j = w[cand], i[cand], j[cand]
             track = j.copy()
