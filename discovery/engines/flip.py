@@ -319,11 +319,11 @@ class FlipWalks:
         w = np.arange(N)
         rank = self.rank
         i = (rng.random(N) * rank).astype(np.int64)
-        live = self.cols[None, :] < rank[:, None]
-        live[w, i] = False
         X = self.X
         own = X[w, :, i]
-        eq = (X == own[:, :, None]) & live[:, None, :]
+        # dead columns are all zero and live factors never are
+        eq = X == own[:, :, None]
+        eq[w, :, i] = False
         eq = eq.reshape(N, -1)
         noise = rng.bit_generator.random_raw(-(-eq.size // 8)).view(np.uint8)[: eq.size]
         pick = (eq * noise.reshape(eq.shape)).argmax(axis=1)
@@ -339,25 +339,32 @@ class FlipWalks:
         if self.z:
             # l = +1 or -1, at random among the signs that keep every
             # coefficient in {-1, 0, 1}
-            flip_sign = self.S[w, i] * self.S[w, j] < 0
-            first = rng.random(w.size) < 0.5
-            out = []
-            for lam_neg in (first, ~first):
-                nb, sb_, okb = self._add(bi, self._neg(bj, q, lam_neg), q)
-                nc, sc_, okc = self._add(cj, self._neg(ci, s, ~lam_neg ^ flip_sign), s)
-                out.append((nb, sb_, nc, sc_, okb & okc))
-            use2 = ~out[0][4]
-            newb, sb, newc, sc, ok = (np.where(use2, b, a) for a, b in zip(out[0], out[1]))
+            shq, shs = self.shift[q], self.shift[s]
+            lmq, lms = self.low_mask[q], self.low_mask[s]
+            biP, biM, bjP, bjM = bi & lmq, bi >> shq, bj & lmq, bj >> shq
+            ciP, ciM, cjP, cjM = ci & lms, ci >> shs, cj & lms, cj >> shs
+            # overflow of x + y (same signs meet) and of x - y (opposite signs meet)
+            b_plus = ((biP & bjP) | (biM & bjM)) == 0
+            b_minus = ((biP & bjM) | (biM & bjP)) == 0
+            c_plus = ((cjP & ciP) | (cjM & ciM)) == 0
+            c_minus = ((cjP & ciM) | (cjM & ciP)) == 0
+            # l = +1 adds -s_i s_j c_i to c_j, l = -1 adds +s_i s_j c_i
+            opposite = self.S[w, i] * self.S[w, j] < 0
+            ok_pos = b_plus & np.where(opposite, c_plus, c_minus)
+            ok_neg = b_minus & np.where(opposite, c_minus, c_plus)
+            lam_neg = np.where(rng.random(w.size) < 0.5, ok_neg, ~ok_pos)
+            ok = ok_pos | ok_neg
+            newb, sb, _ = self._add(bi, self._neg(bj, q, lam_neg), q)
+            newc, sc, _ = self._add(cj, self._neg(ci, s, ~lam_neg ^ opposite), s)
+            w, i, j, p, q, s, newb, newc = w[ok], i[ok], j[ok], p[ok], q[ok], s[ok], newb[ok], newc[ok]
+            sb, sc = sb[ok], sc[ok]
         else:
-            newb, sb, _ = self._add(bi, bj, q)
-            newc, sc, _ = self._add(cj, ci, s)
-            ok = np.ones(w.size, dtype=bool)
-        w, i, j, p, q, s, newb, newc = w[ok], i[ok], j[ok], p[ok], q[ok], s[ok], newb[ok], newc[ok]
+            newb, newc = bi ^ bj, cj ^ ci
         self.X[w, q, i] = newb
         self.X[w, s, j] = newc
         if self.z:
-            self.S[w, i] *= sb[ok]
-            self.S[w, j] *= sc[ok]
+            self.S[w, i] *= sb
+            self.S[w, j] *= sc
         self.flips += int(w.size)
         before = self.rank.copy()
         # Only a new factor can create a pair of terms sharing two factors:
@@ -365,8 +372,7 @@ class FlipWalks:
         # with a term sharing c and a or b.  Dead columns are all zero.
         n = w.size
         r_ = np.arange(n)
-        Xw = X[w]
-        A, B, C = Xw[r_, p], Xw[r_, q], Xw[r_, s]
+        A, B, C = X[w, p], X[w, q], X[w, s]
         ea = A == A[r_, i][:, None]
         red_i = (B == newb[:, None]) & (ea | (C == C[r_, i][:, None]))
         red_j = (C == newc[:, None]) & (ea | (B == B[r_, j][:, None]))
