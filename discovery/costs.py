@@ -33,6 +33,7 @@ __all__ = [
     "LayerCost",
     "energy_pj",
     "scheme_costs",
+    "spn_additions_eliminated",
     "model_costs",
     "format_report",
     "show_section",
@@ -114,6 +115,7 @@ class LayerCost:
     multiplications: int
     additions: int
     size_bits: int
+    additions_eliminated: Optional[int] = None
 
 
 @dataclass
@@ -235,7 +237,50 @@ def _param_count(module) -> int:
     return sum(p.numel() for p in module.parameters(recurse=False))
 
 
-def model_costs(model, input_shape: tuple[int, ...], reference: Any = None) -> CostReport:
+def spn_additions_eliminated(layer, input_shape: tuple[int, ...]) -> int:
+    """Additions of a quantised SPN layer with common subexpressions eliminated.
+
+    The ternary ``W_b`` (one row per product) and ``W_c`` (one row per
+    output of a tile or vector) are each compiled once with
+    :func:`discovery.cse.eliminate`; the programs run once per input vector
+    (``SPNLinear``) or output tile (``SPNConv2d``), plus the bias additions.
+    Elimination of wide matrices takes seconds (greedy pairwise search).
+
+    Examples
+    --------
+    >>> from discovery.layers.spn import SPNLinear
+    >>> layer = SPNLinear(16, 8, r=4, quantized=True)
+    >>> spn_additions_eliminated(layer, (1, 16)) <= layer.operation_counts((1, 16))["additions"]
+    True
+    """
+    import math as _math
+
+    import torch
+
+    from discovery.cse import eliminate
+    from discovery.layers.spn import SPNConv2d, SPNLinear
+
+    if not isinstance(layer, (SPNLinear, SPNConv2d)):
+        raise InvalidInputError(f"expected an SPN layer, got {type(layer).__name__}")
+    folded = layer.folded()
+    wb = folded["weight_b"].reshape(layer.r, -1).to(dtype=torch.int64).numpy()
+    wc = folded["weight_c"]
+    if isinstance(layer, SPNLinear):
+        wc_rows = wc.to(dtype=torch.int64).numpy()
+        applications = int(_math.prod(input_shape[:-1])) if input_shape else 1
+        outputs = applications * layer.out_features
+    else:
+        wc_rows = wc.reshape(layer.r, -1).T.to(dtype=torch.int64).numpy()
+        images = int(input_shape[0]) if len(input_shape) == 4 else 1
+        th, tw = layer.tiles(int(input_shape[-2]), int(input_shape[-1]))
+        out_h, out_w = layer.output_size(int(input_shape[-2]), int(input_shape[-1]))
+        applications = images * th * tw
+        outputs = images * layer.out_channels * out_h * out_w
+    per = eliminate(wb).additions + eliminate(wc_rows).additions
+    return applications * per + (outputs if layer.bias is not None else 0)
+
+
+def model_costs(model, input_shape: tuple[int, ...], reference: Any = None, eliminate: bool = False) -> CostReport:
     """Walk ``model`` once on a zero input of ``input_shape`` and count.
 
     Parameters
@@ -247,6 +292,10 @@ def model_costs(model, input_shape: tuple[int, ...], reference: Any = None) -> C
     reference : torch.nn.Module, optional
         A full-precision model to compare with; its multiplications become
         ``reference_multiplications``.
+    eliminate : bool
+        Also count the additions of quantised SPN layers after
+        common-subexpression elimination (:func:`spn_additions_eliminated`;
+        other layers keep their naive count) into ``additions_eliminated``.
 
     Returns
     -------
@@ -283,6 +332,8 @@ def model_costs(model, input_shape: tuple[int, ...], reference: Any = None) -> C
                 additions=int(counts["additions"]),
                 size_bits=int(counts.get("size_bits", 32 * _param_count(module))),
             ))
+            if eliminate and getattr(module, "quantized", False) and hasattr(module, "folded"):
+                rows[-1].additions_eliminated = spn_additions_eliminated(module, tuple(inputs[0].shape))
 
     counted = set()
     for module in model.modules():
@@ -310,6 +361,10 @@ def model_costs(model, input_shape: tuple[int, ...], reference: Any = None) -> C
         size_bits=sum(r.size_bits for r in rows),
         layers=rows,
     )
+    if eliminate:
+        report.additions_eliminated = sum(
+            r.additions if r.additions_eliminated is None else r.additions_eliminated for r in rows
+        )
     if reference is not None:
         ref = model_costs(reference, input_shape)
         report.reference_multiplications = ref.multiplications

@@ -251,6 +251,7 @@ class StudyRow:
     reference_multiplications: int
     size_kib: float
     seconds: float
+    additions_eliminated: Optional[int] = None
 
     @property
     def reduction(self) -> float:
@@ -265,12 +266,15 @@ def digits_study(
     seed: int = 0,
     distill: bool = True,
     callback: ProgressCallback = null_callback,
+    eliminate: bool = False,
 ) -> list[StudyRow]:
     """Full precision vs SPN CNNs at several budgets on the digits data.
 
     Returns one :class:`StudyRow` for the full-precision model, then one per
     budget.  Counts are per image; the SPN layers are all layers with
-    weights, so ``multiplications`` is the whole network's.
+    weights, so ``multiplications`` is the whole network's.  With
+    ``eliminate`` the SPN rows also count additions after common-subexpression
+    elimination of the ternary matrices (slow: seconds per layer).
     """
     budgets = list(budgets)
     if not budgets:
@@ -298,23 +302,26 @@ def digits_study(
         train_model(student, data, schedule, teacher=teacher if distill else None, seed=seed,
                     callback=progress, label=f"r/c_out={budget:g}")
         offset[0] += schedule.epochs
-        costs = model_costs(student, (1, *IMAGE_SHAPE))
+        costs = model_costs(student, (1, *IMAGE_SHAPE), eliminate=eliminate)
         spn = sum(l.multiplications for l in costs.layers if l.kind.startswith("SPN"))
         rows.append(StudyRow(f"SPN r/c_out={budget:g}, p={p}", budget, evaluate(student, data.x_test, data.y_test),
                              costs.multiplications, costs.additions, spn, fp.multiplications,
-                             costs.size_bits / 8 / 1024, time.perf_counter() - t0))
+                             costs.size_bits / 8 / 1024, time.perf_counter() - t0, costs.additions_eliminated))
     return rows
 
 
 def format_study(rows: Sequence[StudyRow]) -> list[str]:
     """A Markdown table of the study."""
-    head = "| model | test acc. % | mults / image | fewer mults | adds / image | size KiB | train s |"
-    lines = [head, "|---|---:|---:|---:|---:|---:|---:|"]
+    cse = any(r.additions_eliminated is not None for r in rows)
+    head = "| model | test acc. % | mults / image | fewer mults | adds / image |"
+    head += " adds after CSE |" if cse else ""
+    head += " size KiB | train s |"
+    lines = [head, "|---|---:|---:|---:|---:|" + ("---:|" if cse else "") + "---:|---:|"]
     for r in rows:
-        lines.append(
-            f"| {r.model} | {r.accuracy:.2f} | {r.multiplications:,} | {r.reduction:.2f}% | "
-            f"{r.additions:,} | {r.size_kib:.2f} | {r.seconds:.1f} |"
-        )
+        line = f"| {r.model} | {r.accuracy:.2f} | {r.multiplications:,} | {r.reduction:.2f}% | {r.additions:,} |"
+        if cse:
+            line += " - |" if r.additions_eliminated is None else f" {r.additions_eliminated:,} |"
+        lines.append(line + f" {r.size_kib:.2f} | {r.seconds:.1f} |")
     return lines
 
 

@@ -111,3 +111,21 @@ def test_model_costs_reads_fixed_layers_multiplication_protocol():
     r = model_costs(nn.Sequential(Fixed(2, 4)), (3, 2))
     assert r.multiplications == 21
     assert r.layers[0].additions == 24 - 12  # the direct product's, a lower bound
+
+
+def test_spn_additions_after_elimination():
+    from discovery.costs import spn_additions_eliminated
+    from discovery.cse import eliminate
+
+    torch.manual_seed(0)
+    spn = nn.Sequential(SPNConv2d(2, 4, 3, r=6, p=2, padding=1), nn.ReLU(), nn.Flatten(), SPNLinear(4 * 16, 5, r=5))
+    set_phase(spn, "quantized")
+    r = model_costs(spn, (2, 2, 4, 4), eliminate=True)
+    assert r.additions_eliminated < r.additions
+    lin = spn[3]
+    f = lin.folded()
+    per = eliminate(f["weight_b"].long().numpy()).additions + eliminate(f["weight_c"].long().numpy()).additions
+    assert r.layers[1].additions_eliminated == spn_additions_eliminated(lin, (2, 64)) == 2 * (per + 5)
+    assert r.layers[0].additions_eliminated <= r.layers[0].additions
+    with pytest.raises(InvalidInputError, match="SPN layer"):
+        spn_additions_eliminated(nn.Linear(2, 2), (1, 2))

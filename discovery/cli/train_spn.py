@@ -33,6 +33,8 @@ def add_arguments(p) -> None:
     p.add_argument("--seed", type=non_negative_int, default=0, help="seed of the split, init and batches (default 0)")
     p.add_argument("--out", default=None, metavar="DIR", help="write results.json, table.md and accuracy.png here")
     p.add_argument("--plot", default=None, metavar="FILE", help="write the accuracy-vs-cost plot (PNG) here")
+    p.add_argument("--eliminate", action="store_true",
+                   help="also count SPN additions after common-subexpression elimination (slow on wide layers)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -53,7 +55,7 @@ def run(args) -> int:
                         lam=args.lam, temperature=args.temperature)
     with progress_bar("train-spn", enabled=not args.no_progress) as callback:
         rows = digits_study(args.budgets, schedule, p=args.p, seed=args.seed, distill=not args.no_distill,
-                            callback=callback)
+                            callback=callback, eliminate=args.eliminate)
     table = format_study(rows)
     for line in table:
         out.print(line, markup=False)
