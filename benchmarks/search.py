@@ -6,7 +6,7 @@ seconds to the first exact scheme and wall time -- all measured in this run
 on this machine.  Restarts run in batches (one batched torch computation
 each); seconds per restart is a batch's wall time divided by its size.
 
-    .venv/bin/python benchmarks/search.py                  # all required rows (~10 min on 2 cores)
+    .venv/bin/python benchmarks/search.py                  # all rows (~4 min on 2 idle cores)
     .venv/bin/python benchmarks/search.py --only 2x2x2     # rows whose problem matches
     .venv/bin/python benchmarks/search.py --plot success.png --json rows.json
 
@@ -33,20 +33,21 @@ from discovery.problems import parse_problem  # noqa: E402
 
 # (problem, rank, coefficients, loss, quantizer label, restarts, batch, extra options)
 ROWS = [
-    ("2x2x2", 7, "ternary", "samples", "ste", 64, 16, {}),
-    ("2x2x2", 7, "ternary", "tensor", "ste", 64, 16, {}),
-    ("2x2x2", 7, "ternary", "tensor", "ste+l1", 64, 16, {"sparsity": 0.03}),
-    ("2x2x2", 7, "ternary", "tensor", "stochastic", 64, 16, {}),
-    ("2x2x2", 7, "ternary", "tensor", "anneal", 64, 16, {}),
-    ("2x2x2", 7, "ternary", "samples", "anneal", 64, 16, {}),
-    ("2x2x3", 11, "ternary", "tensor", "ste", 32, 32, {}),
-    ("2x2x3", 11, "ternary", "tensor", "anneal", 64, 32, {}),
-    ("2x3x3", 15, "ternary", "tensor", "anneal", 64, 32, {}),
-    ("3x3x3", 23, "ternary", "tensor", "anneal", 32, 32, {}),
-    ("F(2,3)", 4, "dyadic", "tensor", "ste", 64, 32, {}),
-    ("F(2,3)", 4, "dyadic", "tensor", "anneal", 64, 32, {}),
+    ("2x2x2", 7, "ternary", "samples", "ste", 128, 16, {}),
+    ("2x2x2", 7, "ternary", "tensor", "ste", 128, 16, {}),
+    ("2x2x2", 7, "ternary", "tensor", "ste+l1", 128, 16, {"sparsity": 0.03}),
+    ("2x2x2", 7, "ternary", "tensor", "stochastic", 128, 16, {}),
+    ("2x2x2", 7, "ternary", "tensor", "anneal", 128, 16, {}),
+    ("2x2x2", 7, "ternary", "samples", "anneal", 128, 16, {}),
+    ("2x2x2", 7, "ternary", "samples-fresh", "anneal", 128, 16, {"fresh_samples": True}),
+    ("2x2x3", 11, "ternary", "tensor", "ste", 64, 32, {}),
+    ("2x2x3", 11, "ternary", "tensor", "anneal", 128, 32, {}),
+    ("2x3x3", 15, "ternary", "tensor", "anneal", 128, 32, {}),
+    ("2x3x3", 15, "dyadic", "tensor", "anneal", 128, 32, {}),
+    ("3x3x3", 23, "ternary", "tensor", "anneal", 64, 32, {}),
+    ("F(2,3)", 4, "dyadic", "tensor", "ste", 128, 32, {}),
+    ("F(2,3)", 4, "dyadic", "tensor", "anneal", 128, 32, {}),
 ]
-
 
 def measure(spec, rank, coefficients, loss, label, restarts, batch, extra, seed=0, time_limit=None):
     problem = parse_problem(spec)
@@ -56,7 +57,7 @@ def measure(spec, rank, coefficients, loss, label, restarts, batch, extra, seed=
     for start in range(0, restarts, batch):
         n = min(batch, restarts - start)
         t0 = time.perf_counter()
-        result = spn.run(problem, rank, seed=seed, restarts=n, batch=n, first_restart=start, loss=loss,
+        result = spn.run(problem, rank, seed=seed, restarts=n, batch=n, first_restart=start, loss=loss.split("-")[0],
                          quantizer=quantizer, coefficients=coefficients, **extra)
         dt = time.perf_counter() - t0
         per_restart.append(dt / n)

@@ -142,3 +142,14 @@ def test_quantizers():
     balance_terms(U, V, W)
     assert torch.allclose(torch.einsum("bri,brj,brk->bijk", U, V, W), before)
     assert torch.allclose(U.abs().amax(-1), torch.ones(2, 3, dtype=torch.float64))
+
+
+def test_demo_rediscovers_strassen(tmp_path, monkeypatch, capsys):
+    from discovery import demo
+
+    monkeypatch.setenv("BILINEAR_RESULTS", str(tmp_path))
+    assert demo.main() == 0
+    out = capsys.readouterr().out
+    assert "exact=True symbolic=True" in out and "c22 = " in out and "m7 = " in out
+    saved = list(tmp_path.rglob("*.json"))
+    assert len(saved) == 1 and load_scheme(saved[0]).meta["provenance"]["engine"] == "spn"
