@@ -260,15 +260,17 @@ def refine(
     shapes = [x.shape for x in bases[0][1]]
     total = bases[0][2].size
     slice_ = round_limit
+    sizes_k = [float(b[4]) for b in bases]  # adaptive neighbourhood size per base
     while True:
         remaining = left()
         if remaining is not None and remaining <= 0.05:
             break
         result.rounds += 1
-        base, scores, flat_scores, forced, k0 = bases[(result.rounds - 1) % len(bases)]
+        which = (result.rounds - 1) % len(bases)
+        base, scores, flat_scores, forced, k0 = bases[which]
         current = [m.tolist() for m in base.factors]
-        # widen slowly: a few randomised rounds per neighbourhood size
-        k = min(total, int(k0 * 1.25 ** ((result.rounds - 1) // (3 * len(bases)))))
+        # adaptive size: widen after a proof of infeasibility, narrow after a time-out
+        k = min(total, int(sizes_k[which]))
         by_terms = result.rounds % 4 == 0
         noise = rng.random(total) * 0.5
         order = np.argsort(-(flat_scores + noise + forced * 10), kind="stable")
@@ -309,6 +311,10 @@ def refine(
             return finish(out.scheme.with_meta(**dict(scheme.meta)), "cpsat-lns")
         if out.status == "unknown":
             slice_ = min(slice_ * 1.2, 4 * round_limit)
+            if not by_terms:
+                sizes_k[which] = max(k0, sizes_k[which] * 0.85)
+        elif not by_terms:
+            sizes_k[which] = min(total, sizes_k[which] * 1.4 + 1)
     result.seconds = time.perf_counter() - t0
     return result
 
