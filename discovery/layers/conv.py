@@ -38,6 +38,9 @@ from discovery.scheme import Scheme
 
 __all__ = ["WinogradConv2d", "convert", "winograd_conv2d"]
 
+#: Working-set target of the fused path (bytes of D per chunk of images).
+_CACHE_BYTES = 2 * 2**20
+
 
 def _pair(value, name: str) -> Tuple[int, int]:
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
@@ -386,12 +389,23 @@ class WinogradConv2d(nn.Module):
         if ho < 1 or wo < 1:
             raise ValueError(f"WinogradConv2d: the padded input is smaller than the kernel {self.kernel_size}")
         th, tw = -(-ho // self.tile[0]), -(-wo // self.tile[1])
-        d = winograd_kernel.data_transform(x, self.data_t.to(dtype), self.data_t2.to(dtype),
-                                           self.tile[0], self.tile[1], top, left, th, tw)
-        prod = torch.bmm(self.weight_transformed.to(dtype).transpose(1, 2), d)
+        g = self.weight_transformed.to(dtype).transpose(1, 2)  # (R, K, C)
+        bt1, bt2 = self.data_t.to(dtype), self.data_t2.to(dtype)
+        at1, at2 = self.out_t.to(dtype), self.out_t2.to(dtype)
         bias = None if self.bias is None else self.bias.detach().to(dtype)
-        return winograd_kernel.output_transform(prod, self.out_t.to(dtype), self.out_t2.to(dtype),
-                                                bias, n, ho, wo, th, tw)
+        x = x.contiguous()
+        y = torch.empty((n, self.out_channels, ho, wo), dtype=dtype, device=x.device)
+        if n >= torch.get_num_threads():  # one image per task, one parallel region
+            return winograd_kernel.winograd_forward(x, g, bt1, bt2, at1, at2, bias, y, top, left, th, tw)
+        # a few images at a time, so that D and M (R x channels x tiles) stay in cache
+        per_image = self.rank * max(self.in_channels, self.out_channels) * th * tw * x.element_size()
+        chunk = max(1, _CACHE_BYTES // per_image)
+        for i in range(0, n, chunk):
+            j = min(n, i + chunk)
+            d = winograd_kernel.data_transform(x[i:j], bt1, bt2, self.tile[0], self.tile[1], top, left, th, tw)
+            prod = torch.bmm(g, d)
+            winograd_kernel.output_transform(prod, at1, at2, bias, j - i, ho, wo, th, tw, out=y[i:j])
+        return y
 
 
 def _eligible(conv: nn.Conv2d, r: Tuple[int, int]) -> bool:

@@ -21,7 +21,7 @@ import threading
 
 import torch
 
-__all__ = ["load", "available", "data_transform", "output_transform"]
+__all__ = ["load", "available", "data_transform", "output_transform", "winograd_forward"]
 
 _SOURCE = r"""
 #include <torch/extension.h>
@@ -136,26 +136,26 @@ static void output_kernel(const T* mm, T* y, const T* at1, const T* at2, const T
   });
 }
 
-torch::Tensor data_transform(torch::Tensor x, torch::Tensor bt1, torch::Tensor bt2,
-                             int64_t m1, int64_t m2, int64_t top, int64_t left, int64_t th, int64_t tw) {
-  x = x.contiguous(); bt1 = bt1.contiguous(); bt2 = bt2.contiguous();
+void data_transform(torch::Tensor x, torch::Tensor bt1, torch::Tensor bt2, int64_t m1, int64_t m2,
+                    int64_t top, int64_t left, int64_t th, int64_t tw, torch::Tensor d) {
+  TORCH_CHECK(x.is_contiguous() && d.is_contiguous() && bt1.is_contiguous() && bt2.is_contiguous(),
+              "data_transform needs contiguous tensors");
   const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
   const int64_t n1 = bt1.size(0), a1 = bt1.size(1), n2 = bt2.size(0), a2 = bt2.size(1);
-  auto d = torch::empty({n1 * n2, C, N * th * tw}, x.options());
+  TORCH_CHECK(d.size(0) == n1 * n2 && d.size(1) == C && d.size(2) == N * th * tw, "data_transform: bad D shape");
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "data_transform", [&] {
     data_kernel<scalar_t>(x.data_ptr<scalar_t>(), d.data_ptr<scalar_t>(), bt1.data_ptr<scalar_t>(),
                           bt2.data_ptr<scalar_t>(), N, C, H, W, n1, a1, m1, n2, a2, m2, top, left, th, tw);
   });
-  return d;
 }
 
-torch::Tensor output_transform(torch::Tensor mm, torch::Tensor at1, torch::Tensor at2,
-                               c10::optional<torch::Tensor> bias, int64_t N, int64_t Ho, int64_t Wo,
-                               int64_t th, int64_t tw) {
-  mm = mm.contiguous(); at1 = at1.contiguous(); at2 = at2.contiguous();
-  const int64_t K = mm.size(1);
+void output_transform(torch::Tensor mm, torch::Tensor at1, torch::Tensor at2,
+                      c10::optional<torch::Tensor> bias, torch::Tensor y, int64_t th, int64_t tw) {
+  TORCH_CHECK(mm.is_contiguous() && y.is_contiguous() && at1.is_contiguous() && at2.is_contiguous(),
+              "output_transform needs contiguous tensors");
+  const int64_t N = y.size(0), K = y.size(1), Ho = y.size(2), Wo = y.size(3);
   const int64_t m1 = at1.size(0), n1 = at1.size(1), m2 = at2.size(0), n2 = at2.size(1);
-  auto y = torch::empty({N, K, Ho, Wo}, mm.options());
+  TORCH_CHECK(mm.size(0) == n1 * n2 && mm.size(1) == K && mm.size(2) == N * th * tw, "output_transform: bad M shape");
   torch::Tensor b;
   if (bias.has_value()) b = bias->contiguous();
   AT_DISPATCH_FLOATING_TYPES(mm.scalar_type(), "output_transform", [&] {
@@ -163,7 +163,41 @@ torch::Tensor output_transform(torch::Tensor mm, torch::Tensor at1, torch::Tenso
                             at2.data_ptr<scalar_t>(), b.defined() ? b.data_ptr<scalar_t>() : nullptr,
                             N, K, Ho, Wo, n1, m1, n2, m2, th, tw);
   });
-  return y;
+}
+
+// The whole layer, images in parallel: each thread transforms its image,
+// multiplies (single-threaded bmm inside the parallel region) and writes
+// the output, so D and M of one image stay in that core's cache and there is
+// one parallel region per call.
+void winograd_forward(torch::Tensor x, torch::Tensor g, torch::Tensor bt1, torch::Tensor bt2,
+                      torch::Tensor at1, torch::Tensor at2, c10::optional<torch::Tensor> bias,
+                      torch::Tensor y, int64_t top, int64_t left, int64_t th, int64_t tw) {
+  TORCH_CHECK(x.is_contiguous() && y.is_contiguous() && bt1.is_contiguous() && bt2.is_contiguous()
+              && at1.is_contiguous() && at2.is_contiguous(), "winograd_forward needs contiguous tensors");
+  const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
+  const int64_t K = y.size(1), Ho = y.size(2), Wo = y.size(3);
+  const int64_t n1 = bt1.size(0), a1 = bt1.size(1), n2 = bt2.size(0), a2 = bt2.size(1);
+  const int64_t m1 = at1.size(0), m2 = at2.size(0);
+  const int64_t R = n1 * n2, S = th * tw;
+  TORCH_CHECK(g.size(0) == R && g.size(1) == K && g.size(2) == C, "winograd_forward: bad G~ shape");
+  torch::Tensor b;
+  if (bias.has_value()) b = bias->contiguous();
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "winograd_forward", [&] {
+    at::parallel_for(0, N, 1, [&](int64_t begin, int64_t end) {
+      auto d = torch::empty({R, C, S}, x.options());
+      auto mm = torch::empty({R, K, S}, x.options());
+      for (int64_t n = begin; n < end; ++n) {
+        data_kernel<scalar_t>(x.data_ptr<scalar_t>() + n * C * H * W, d.data_ptr<scalar_t>(),
+                              bt1.data_ptr<scalar_t>(), bt2.data_ptr<scalar_t>(), 1, C, H, W,
+                              n1, a1, m1, n2, a2, m2, top, left, th, tw);
+        at::bmm_out(mm, g, d);
+        output_kernel<scalar_t>(mm.data_ptr<scalar_t>(), y.data_ptr<scalar_t>() + n * K * Ho * Wo,
+                                at1.data_ptr<scalar_t>(), at2.data_ptr<scalar_t>(),
+                                b.defined() ? b.data_ptr<scalar_t>() : nullptr,
+                                1, K, Ho, Wo, n1, m1, n2, m2, th, tw);
+      }
+    });
+  });
 }
 """
 
@@ -181,9 +215,9 @@ def load():
                 from torch.utils.cpp_extension import load_inline
 
                 _module = load_inline(
-                    name="bilinear_winograd_cpu_v4",
+                    name="bilinear_winograd_cpu_v6",
                     cpp_sources=[_SOURCE],
-                    functions=["data_transform", "output_transform"],
+                    functions=["data_transform", "output_transform", "winograd_forward"],
                     extra_cflags=["-O3", "-march=native", "-fopenmp"],
                     extra_ldflags=["-fopenmp"],
                     verbose=False,
@@ -204,11 +238,30 @@ def available() -> bool:
     return True
 
 
-def data_transform(x, bt1, bt2, m1: int, m2: int, top: int, left: int, th: int, tw: int):
-    """``D`` (R, C, P) of the padded input's tiles; see the module docstring."""
-    return load().data_transform(x, bt1, bt2, m1, m2, top, left, th, tw)
+def data_transform(x, bt1, bt2, m1: int, m2: int, top: int, left: int, th: int, tw: int, out=None):
+    """``D`` (R, C, P) of the padded input's tiles (written into ``out`` if given)."""
+    x = x.contiguous()
+    if out is None:
+        out = torch.empty((bt1.shape[0] * bt2.shape[0], x.shape[1], x.shape[0] * th * tw),
+                          dtype=x.dtype, device=x.device)
+    load().data_transform(x, bt1.contiguous(), bt2.contiguous(), m1, m2, top, left, th, tw, out)
+    return out
 
 
-def output_transform(mm, at1, at2, bias, n: int, ho: int, wo: int, th: int, tw: int):
-    """The output ``(N, K, Ho, Wo)`` from ``M`` (R, K, P), plus ``bias``."""
-    return load().output_transform(mm, at1, at2, bias, n, ho, wo, th, tw)
+def output_transform(mm, at1, at2, bias, n: int, ho: int, wo: int, th: int, tw: int, out=None):
+    """The output ``(N, K, Ho, Wo)`` from ``M`` (R, K, P), plus ``bias`` (into ``out`` if given)."""
+    if out is None:
+        out = torch.empty((n, mm.shape[1], ho, wo), dtype=mm.dtype, device=mm.device)
+    load().output_transform(mm.contiguous(), at1.contiguous(), at2.contiguous(), bias, out, th, tw)
+    return out
+
+
+def winograd_forward(x, g, bt1, bt2, at1, at2, bias, out, top: int, left: int, th: int, tw: int):
+    """The whole layer into ``out`` (N, K, Ho, Wo), one image per task.
+
+    ``g`` is the transformed filter ``(R, K, C)``; the other arguments as for
+    :func:`data_transform` and :func:`output_transform`.
+    """
+    load().winograd_forward(x.contiguous(), g, bt1.contiguous(), bt2.contiguous(), at1.contiguous(),
+                            at2.contiguous(), bias, out, top, left, th, tw)
+    return out
