@@ -133,7 +133,7 @@ def decode(X: np.ndarray, S: np.ndarray, problem: Problem, field: str, meta: Opt
 
 # ------------------------------------------------------------ the walks
 class FlipWalks:
-    """A population of flip-graph random walks over F2 or Z (one per row).
+    """A population of flip-graph random walks over F2 or Z.
 
     Parameters
     ----------
@@ -150,8 +150,11 @@ class FlipWalks:
 
     Notes
     -----
-    Live terms of walk ``w`` are the columns ``0 .. rank[w] - 1``; removing
-    a term moves the last live term into its place.
+    ``X[pos, r, w]`` is the code of factor ``pos`` of term ``r`` of walk
+    ``w`` and ``S[r, w]`` its sign: the walk axis is last, so reductions over
+    terms are element-wise operations across walks.  Live terms of walk ``w``
+    are ``0 .. rank[w] - 1``, dead ones are all zero (live factors never
+    are); removing a term moves the last live term into its place.
 
     Examples
     --------
@@ -176,20 +179,22 @@ class FlipWalks:
         self.shift = np.asarray(nbits, dtype=np.int64)
         self.low_mask = (np.int64(1) << self.shift) - 1
         X0, S0 = _reduce_start(np.asarray(X0), np.asarray(S0), self.shift, self.z)
-        self.X0 = np.zeros((3, self.cap), dtype=np.int64)
-        self.S0 = np.ones(self.cap, dtype=np.int64)
         self.r0 = X0.shape[1]
         if self.r0 > self.cap:
             raise InvalidInputError(f"start rank {self.r0} exceeds the walk capacity {self.cap}")
+        self.X0 = np.zeros((3, self.cap), dtype=np.int64)
+        self.S0 = np.ones(self.cap, dtype=np.int64)
         self.X0[:, : self.r0] = X0
         self.S0[: self.r0] = S0
-        self.X = np.broadcast_to(self.X0, (self.N, 3, self.cap)).copy()
-        self.S = np.broadcast_to(self.S0, (self.N, self.cap)).copy()
+        self.X = np.repeat(self.X0[:, :, None], self.N, axis=2)
+        self.S = np.repeat(self.S0[:, None], self.N, axis=1)
         self.rank = np.full(self.N, self.r0, dtype=np.int64)
         self.best = self.rank.copy()
         self.stall = np.zeros(self.N, dtype=np.int64)
         self.age = np.zeros(self.N, dtype=np.int64)
         self.cols = np.arange(self.cap, dtype=np.int64)
+        # candidate index + 1 in the low 16 bits of a random key
+        self._slot = np.arange(1, 3 * self.cap + 1, dtype=np.uint32)[:, None]
         self.flips = 0
 
     # ------------------------------------------------------------ helpers
@@ -204,19 +209,17 @@ class FlipWalks:
         if not bad.size:
             return
         src = good[self.rng.integers(0, n_keep, bad.size)]
-        self.X[bad] = self.X[src]
-        self.S[bad] = self.S[src]
-        self.rank[bad] = self.rank[src]
-        self.best[bad] = self.best[src]
-        self.stall[bad] = self.stall[src]
-        self.age[bad] = self.age[src]
+        self.X[:, :, bad] = self.X[:, :, src]
+        self.S[:, bad] = self.S[:, src]
+        for arr in (self.rank, self.best, self.stall, self.age):
+            arr[bad] = arr[src]
 
     def reset(self, which: np.ndarray) -> None:
         """Put the walks ``which`` (indices) back at the start scheme."""
         if which.size == 0:
             return
-        self.X[which] = self.X0
-        self.S[which] = self.S0
+        self.X[:, :, which] = self.X0[:, :, None]
+        self.S[:, which] = self.S0[:, None]
         self.rank[which] = self.r0
         self.best[which] = self.r0
         self.stall[which] = 0
@@ -248,10 +251,10 @@ class FlipWalks:
         """Remove term ``t[k]`` of walk ``w[k]`` (distinct walks); return the
         index of the term that moved into its place (``last``)."""
         last = self.rank[w] - 1
-        self.X[w, :, t] = self.X[w, :, last]
-        self.S[w, t] = self.S[w, last]
-        self.X[w, :, last] = 0
-        self.S[w, last] = 1
+        self.X[:, t, w] = self.X[:, last, w]
+        self.S[t, w] = self.S[last, w]
+        self.X[:, last, w] = 0
+        self.S[last, w] = 1
         self.rank[w] = last
         return last
 
@@ -268,12 +271,11 @@ class FlipWalks:
             last = self._remove(ws, ts)
             if track is not None:
                 tr = track[sl]
-                tr = np.where(tr == ts, -1, np.where(tr == last, ts, tr))
-                track[sl] = tr
+                track[sl] = np.where(tr == ts, -1, np.where(tr == last, ts, tr))
             return last
 
         while w.size:
-            zero = np.any(self.X[w, :, t] == 0, axis=1) & (t < self.rank[w])
+            zero = np.any(self.X[:, t, w] == 0, axis=0) & (t < self.rank[w])
             if zero.any():
                 removed(w[zero], t[zero], sel[zero])
                 keep = ~zero
@@ -281,18 +283,19 @@ class FlipWalks:
                 if not w.size:
                     return
             n = w.size
-            live = self.cols[None, :] < self.rank[w][:, None]
-            live[np.arange(n), t] = False
-            Xw = self.X[w]
-            own = Xw[np.arange(n), :, t]
-            eqs = [Xw[:, k, :] == own[:, k, None] for k in range(3)]
+            r_ = np.arange(n)
+            live = self.cols[:, None] < self.rank[w][None, :]
+            live[t, r_] = False
+            Xw = self.X[:, :, w]
+            own = self.X[:, t, w]
+            eqs = [Xw[k] == own[k][None, :] for k in range(3)]
             found = np.zeros(n, dtype=bool)
             partner = np.zeros(n, dtype=np.int64)
             free = np.zeros(n, dtype=np.int64)
             for u, v, f in ((0, 1, 2), (0, 2, 1), (1, 2, 0)):
                 m = eqs[u] & eqs[v] & live
-                has = m.any(axis=1) & ~found
-                partner = np.where(has, m.argmax(axis=1), partner)
+                has = m.any(axis=0) & ~found
+                partner = np.where(has, m.argmax(axis=0), partner)
                 free = np.where(has, f, free)
                 found |= has
             if not found.any():
@@ -300,14 +303,14 @@ class FlipWalks:
             w, t, sel = w[found], t[found], sel[found]
             k, f = partner[found], free[found]
             # s_k a b c_k + s_t a b c_t = s_k a b (c_k + s_k s_t c_t)
-            ct = self.X[w, f, t]
+            ct = self.X[f, t, w]
             if self.z:
-                ct = self._neg(ct, f, self.S[w, k] * self.S[w, t] < 0)
-            new, sign, ok = self._add(self.X[w, f, k], ct, f)
+                ct = self._neg(ct, f, self.S[k, w] * self.S[t, w] < 0)
+            new, sign, ok = self._add(self.X[f, k, w], ct, f)
             w, t, sel, k, f, new = w[ok], t[ok], sel[ok], k[ok], f[ok], new[ok]
             if self.z:
-                self.S[w, k] *= sign[ok]
-            self.X[w, f, k] = new
+                self.S[k, w] *= sign[ok]
+            self.X[f, k, w] = new
             last = removed(w, t, sel)
             # go on with the merged term (a zero merge is removed at the top)
             t = np.where(k == last, t, k)
@@ -315,30 +318,26 @@ class FlipWalks:
     # --------------------------------------------------------------- moves
     def step(self) -> None:
         """One random flip in every walk, then reductions."""
-        N, rng = self.N, self.rng
+        N, rng, X = self.N, self.rng, self.X
         w = np.arange(N)
-        rank = self.rank
-        i = (rng.random(N) * rank).astype(np.int64)
-        X = self.X
-        own = X[w, :, i]
-        # dead columns are all zero and live factors never are
-        eq = X == own[:, :, None]
-        eq[w, :, i] = False
-        eq = eq.reshape(N, -1)
-        noise = rng.bit_generator.random_raw(-(-eq.size // 8)).view(np.uint8)[: eq.size]
-        pick = (eq * noise.reshape(eq.shape)).argmax(axis=1)
-        ok = eq[w, pick]
-        p, j = np.divmod(pick, self.cap)
+        i = (rng.random(N) * self.rank).astype(np.int64)
+        # every term sharing a factor with term i, in any position
+        eq = X == X[:, i, w][:, None, :]
+        eq[:, i, w] = False
+        eq = eq.reshape(3 * self.cap, N)
+        noise = rng.bit_generator.random_raw(-(-eq.size // 4)).view(np.uint16)[: eq.size]
+        key = (noise.reshape(eq.shape).astype(np.uint32) << 16) | self._slot
+        best = (key * eq).max(axis=0)
+        ok = best != 0
+        p, j = np.divmod((best & 0xFFFF).astype(np.int64) - 1, self.cap)
+        p, j = np.where(ok, p, 0), np.where(ok, j, i)
         q = (p + rng.integers(1, 3, N)) % 3
         s = 3 - p - q
-        w, i, j, p, q, s = w[ok], i[ok], j[ok], p[ok], q[ok], s[ok]
         # s_i a b_i c_i + s_j a b_j c_j
         #   = s_i a (b_i + l b_j) c_i + s_j a b_j (c_j - l s_i s_j c_i)
-        bi, bj = self.X[w, q, i], self.X[w, q, j]
-        cj, ci = self.X[w, s, j], self.X[w, s, i]
+        bi, bj = X[q, i, w], X[q, j, w]
+        cj, ci = X[s, j, w], X[s, i, w]
         if self.z:
-            # l = +1 or -1, at random among the signs that keep every
-            # coefficient in {-1, 0, 1}
             shq, shs = self.shift[q], self.shift[s]
             lmq, lms = self.low_mask[q], self.low_mask[s]
             biP, biM, bjP, bjM = bi & lmq, bi >> shq, bj & lmq, bj >> shq
@@ -348,37 +347,31 @@ class FlipWalks:
             b_minus = ((biP & bjM) | (biM & bjP)) == 0
             c_plus = ((cjP & ciP) | (cjM & ciM)) == 0
             c_minus = ((cjP & ciM) | (cjM & ciP)) == 0
-            # l = +1 adds -s_i s_j c_i to c_j, l = -1 adds +s_i s_j c_i
-            opposite = self.S[w, i] * self.S[w, j] < 0
+            # l = +1 adds -s_i s_j c_i to c_j, l = -1 adds +s_i s_j c_i;
+            # l at random among the signs that keep coefficients in {-1, 0, 1}
+            opposite = self.S[i, w] * self.S[j, w] < 0
             ok_pos = b_plus & np.where(opposite, c_plus, c_minus)
             ok_neg = b_minus & np.where(opposite, c_minus, c_plus)
-            lam_neg = np.where(rng.random(w.size) < 0.5, ok_neg, ~ok_pos)
-            ok = ok_pos | ok_neg
+            lam_neg = np.where(rng.random(N) < 0.5, ok_neg, ~ok_pos)
+            ok &= ok_pos | ok_neg
             newb, sb, _ = self._add(bi, self._neg(bj, q, lam_neg), q)
             newc, sc, _ = self._add(cj, self._neg(ci, s, ~lam_neg ^ opposite), s)
-            w, i, j, p, q, s, newb, newc = w[ok], i[ok], j[ok], p[ok], q[ok], s[ok], newb[ok], newc[ok]
-            sb, sc = sb[ok], sc[ok]
+            newb, newc = np.where(ok, newb, bi), np.where(ok, newc, cj)
+            self.S[i, w] *= np.where(ok, sb, 1)
+            self.S[j, w] *= np.where(ok, sc, 1)
         else:
-            newb, newc = bi ^ bj, cj ^ ci
-        self.X[w, q, i] = newb
-        self.X[w, s, j] = newc
-        if self.z:
-            self.S[w, i] *= sb
-            self.S[w, j] *= sc
-        self.flips += int(w.size)
+            newb, newc = np.where(ok, bi ^ bj, bi), np.where(ok, cj ^ ci, cj)
+        X[q, i, w] = newb
+        X[s, j, w] = newc
+        self.flips += int(np.count_nonzero(ok))
         before = self.rank.copy()
-        # Only a new factor can create a pair of terms sharing two factors:
-        # term i (new b) with a term sharing b and a or c, term j (new c)
-        # with a term sharing c and a or b.  Dead columns are all zero.
-        n = w.size
-        r_ = np.arange(n)
-        A, B, C = X[w, p], X[w, q], X[w, s]
-        ea = A == A[r_, i][:, None]
-        red_i = (B == newb[:, None]) & (ea | (C == C[r_, i][:, None]))
-        red_j = (C == newc[:, None]) & (ea | (B == B[r_, j][:, None]))
-        red_i[r_, i] = False
-        red_j[r_, j] = False
-        cand = (newb == 0) | (newc == 0) | red_i.any(axis=1) | red_j.any(axis=1)
+        # Only terms i and j changed: look for terms sharing two factors
+        # with either (before the flip no pair did).  Dead terms are zero.
+        cand = ok & ((newb == 0) | (newc == 0))
+        for t in (i, j):
+            twice = (X == X[:, t, w][:, None, :]).sum(axis=0, dtype=np.uint8) >= 2
+            twice[t, w] = False
+            cand |= ok & np.logical_or.reduce(twice, axis=0)
         if cand.any():
             w, i, j = w[cand], i[cand], j[cand]
             track = j.copy()
@@ -405,7 +398,7 @@ class FlipWalks:
         i = (rng.random(w.size) * r).astype(np.int64)
         j = (i + 1 + (rng.random(w.size) * (r - 1)).astype(np.int64)) % r
         p = rng.integers(0, 3, w.size)
-        ai, aj = self.X[w, p, i], self.X[w, p, j]
+        ai, aj = self.X[p, i, w], self.X[p, j, w]
         ok = ai != aj
         negm = np.zeros(w.size, dtype=bool)
         if self.z:
@@ -417,19 +410,19 @@ class FlipWalks:
             new, sign, _ = self._add(ai, aj, p)
         w, i, j, p, new, negm = w[ok], i[ok], j[ok], p[ok], new[ok], negm[ok]
         t = self.rank[w]
-        self.X[w, :, t] = self.X[w, :, i]
-        self.X[w, p, t] = self.X[w, p, j]
-        self.S[w, t] = self.S[w, i] * np.where(negm, -1, 1)
-        self.X[w, p, i] = new
+        self.X[:, t, w] = self.X[:, i, w]
+        self.X[p, t, w] = self.X[p, j, w]
+        self.S[t, w] = self.S[i, w] * np.where(negm, -1, 1)
+        self.X[p, i, w] = new
         if self.z:
-            self.S[w, i] *= sign[ok]
+            self.S[i, w] *= sign[ok]
         self.rank[w] += 1
         self.stall[w] = 0
 
     def scheme(self, walk: int, problem: Problem, meta: Optional[dict] = None) -> Scheme:
         """The current scheme of one walk."""
         r = int(self.rank[walk])
-        return decode(self.X[walk, :, :r], self.S[walk, :r], problem, self.field, meta)
+        return decode(self.X[:, :r, walk], self.S[:r, walk], problem, self.field, meta)
 
 
 def _reduce_start(X, S, shift, z):
@@ -439,8 +432,8 @@ def _reduce_start(X, S, shift, z):
     walks.z = z
     walks.shift = shift
     walks.low_mask = (np.int64(1) << shift) - 1
-    walks.X = X.reshape(1, 3, cap).astype(np.int64).copy()
-    walks.S = S.reshape(1, cap).astype(np.int64).copy()
+    walks.X = X.reshape(3, cap, 1).astype(np.int64).copy()
+    walks.S = S.reshape(cap, 1).astype(np.int64).copy()
     walks.rank = np.array([cap], dtype=np.int64)
     walks.cols = np.arange(cap, dtype=np.int64)
     t = 0
@@ -449,7 +442,7 @@ def _reduce_start(X, S, shift, z):
         walks._reduce(np.array([0]), np.array([t]))
         t = 0 if walks.rank[0] < before else t + 1
     r = int(walks.rank[0])
-    return walks.X[0, :, :r], walks.S[0, :r]
+    return walks.X[:, :r, 0], walks.S[:r, 0]
 
 
 # ----------------------------------------------------------------- engine
