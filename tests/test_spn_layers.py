@@ -237,11 +237,15 @@ def test_repr_and_dtype():
     assert "quantized=False" in repr(SPNLinear(3, 2, r=2))
 
 
-def test_digits_study_smoke(tmp_path):
+def test_digits_study_smoke(tmp_path, monkeypatch):
     pytest.importorskip("sklearn")
-    from discovery.spn_train import Schedule, digits_study, format_study, plot_study
+    from discovery import spn_train
+    from discovery.spn_train import DigitsData, Schedule, digits_study, format_study, plot_study
 
-    rows = digits_study([1.0], Schedule(full=1, quantized=1, a_only=1, lr=1e-2), seed=0)
+    full = spn_train.load_digits_data(0)
+    small = DigitsData(full.x_train[:300], full.y_train[:300], full.x_test[:200], full.y_test[:200])
+    monkeypatch.setattr(spn_train, "load_digits_data", lambda seed=0: small)
+    rows = digits_study([1.0], Schedule(full=2, quantized=1, a_only=1, lr=1e-2), seed=0)
     fp, spn = rows
     assert fp.budget is None and spn.budget == 1.0
     assert spn.reduction > 99  # r = c_out, 2x2 tiles
