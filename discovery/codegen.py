@@ -157,7 +157,7 @@ def fewest_additions(scheme: Scheme) -> tuple[Scheme, CodePlan]:
 
 
 def _identifier(text: str) -> str:
-    name = re.sub(r"\W+", "_", text).strip("_").lower()
+    name = re.sub(r"[\W_]+", "_", text).strip("_").lower()
     if not name or name[0].isdigit():
         name = "f_" + name
     return name
@@ -171,6 +171,9 @@ def default_function_name(scheme: Scheme) -> str:
     >>> from discovery.known import strassen
     >>> default_function_name(strassen())
     'matmul_2x2x2_rank7'
+    >>> from discovery.cooktoom import cook_toom
+    >>> default_function_name(cook_toom(4, 3))
+    'correlation_f_4_3_rank6'
     """
     return _identifier(f"{scheme.problem.kind}_{scheme.problem.spec}_rank{scheme.rank}")
 
