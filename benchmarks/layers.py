@@ -186,6 +186,8 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="small sizes, few repeats (about a minute)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--compile", action="store_true", help="also time torch.compile'd WinogradConv2d")
+    parser.add_argument("--sizes", default="", help="comma list of matmul sizes (default 4096,8192; quick 1024,2048)")
+    parser.add_argument("--levels", default="", help="comma list of recursion levels (default 1,2; quick 1,2,3)")
     parser.add_argument("--skip", default="", help="comma list of parts to skip: accuracy,conv,matmul")
     args = parser.parse_args(argv)
     if args.threads:
@@ -208,10 +210,15 @@ def main(argv=None):
         print()
     if "matmul" not in skip:
         sizes = (1024, 2048) if args.quick else (4096, 8192)
+        if args.sizes:
+            sizes = tuple(int(v) for v in args.sizes.split(","))
+        levels = (1, 2, 3) if args.quick else (1, 2)
+        if args.levels:
+            levels = tuple(int(v) for v in args.levels.split(","))
         print("## Strassen-Winograd vs torch.matmul: float32, n x n @ n x n\n")
         table(["layer", "n", "torch.matmul s (min / median)", "layer s (min / median)",
                "speed ratio (min / median)", "torch GFLOP/s", "error vs float64 (torch's)", "mults ratio"],
-              matmul_rows(sizes, (1, 2, 3) if args.quick else (1, 2), 3 if args.quick else 3))
+              matmul_rows(sizes, levels, 3))
         print()
     print(f"total {time.perf_counter() - start:.0f} s; load average now {os.getloadavg()[0]:.1f}")
 
