@@ -114,7 +114,8 @@ def main(argv=None) -> int:
     if args.plot:
         from discovery.plots import plot_success
 
-        plot_success([dict(r, label=f"{r['problem']} r{r['rank']} {r['loss']} {r['quantizer']}") for r in measured],
+        plot_success([dict(r, label=f"{r['problem']} r{r['rank']} {r['coefficients']} {r['loss']} {r['quantizer']}")
+                      for r in measured],
                      args.plot)
         print(f"plot: {args.plot}")
     return 0
