@@ -42,6 +42,10 @@ from discovery.search import NearMiss, SearchResult
 
 __all__ = ["run", "TensorResidual", "decompose", "round_to_domain"]
 
+#: Inner LSMR iterations per trust-region step (inexact steps are much
+#: cheaper on these ill-conditioned Jacobians and converge as well).
+LSMR_ITERATIONS = 80
+
 
 class TensorResidual:
     """Residual ``vec(sum_r U[r] (x) V[r] (x) W[r] - T)`` and its Jacobian.
@@ -88,15 +92,19 @@ class TensorResidual:
         u, v, w = self.split(x)
         return (np.einsum("ra,rb,rc->abc", u, v, w) - self.t).ravel()
 
-    def jacobian(self, x: np.ndarray) -> sparse.csr_matrix:
+    def jacobian_values(self, x: np.ndarray) -> np.ndarray:
+        """The Jacobian's nonzero values, in the order of its fixed pattern."""
         u, v, w = self.split(x)
         nx, ny, nz = self.shape
         R = self.rank
         ju = np.broadcast_to(np.einsum("rb,rc->bcr", v, w)[None], (nx, ny, nz, R))
-        jv = np.einsum("ra,rc->acr", u, w)[:, None, :, :] * np.ones((1, ny, 1, 1))
-        jw = np.einsum("ra,rb->abr", u, v)[:, :, None, :] * np.ones((1, 1, nz, 1))
-        vals = np.concatenate([ju.ravel(), jv.ravel(), jw.ravel()])
-        return sparse.csr_matrix((vals, (self._rows, self._cols)), shape=(self.m, self.n))
+        jv = np.broadcast_to(np.einsum("ra,rc->acr", u, w)[:, None, :, :], (nx, ny, nz, R))
+        jw = np.broadcast_to(np.einsum("ra,rb->abr", u, v)[:, :, None, :], (nx, ny, nz, R))
+        return np.concatenate([ju.ravel(), jv.ravel(), jw.ravel()])
+
+    def jacobian(self, x: np.ndarray) -> sparse.csr_matrix:
+        """The sparse Jacobian of :meth:`__call__` at ``x``."""
+        return sparse.csr_matrix((self.jacobian_values(x), (self._rows, self._cols)), shape=(self.m, self.n))
 
 
 def round_to_domain(x: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -112,8 +120,32 @@ def round_to_domain(x: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 
 def _solve(f: TensorResidual, x0, free, fixed_x, lam, mu, grid, max_nfev, dense):
-    """Least squares over the free entries (fixed ones held at fixed_x)."""
+    """Least squares over the free entries (fixed ones held at fixed_x).
+
+    The stacked Jacobian ``[J[:, free]; sqrt(lam) I; mu I]`` has a fixed
+    sparsity pattern: it is built once and only its values change per call.
+    """
     idx = np.flatnonzero(free)
+    if idx.size == 0:
+        return fixed_x.copy()
+    remap = -np.ones(f.n, dtype=np.int64)
+    remap[idx] = np.arange(idx.size)
+    keep = free[f._cols]
+    diag = np.arange(idx.size)
+    rows = [f._rows[keep], f.m + diag]
+    cols = [remap[f._cols[keep]], diag]
+    if mu > 0:
+        rows.append(f.m + idx.size + diag)
+        cols.append(diag)
+    rows = np.concatenate(rows)
+    cols = np.concatenate(cols)
+    n_rows = f.m + idx.size * (2 if mu > 0 else 1)
+    pattern = sparse.csr_matrix((np.arange(1, rows.size + 1, dtype=float), (rows, cols)),
+                                shape=(n_rows, idx.size))
+    perm = pattern.data.astype(np.int64) - 1
+    extra = np.full(idx.size * (2 if mu > 0 else 1), np.sqrt(lam))
+    if mu > 0:
+        extra[idx.size:] = mu
 
     def full(z):
         x = fixed_x.copy()
@@ -128,21 +160,16 @@ def _solve(f: TensorResidual, x0, free, fixed_x, lam, mu, grid, max_nfev, dense)
         return np.concatenate(parts)
 
     def jac(z):
-        x = full(z)
-        j = f.jacobian(x)[:, idx]
-        extra = [sparse.identity(idx.size, format="csr") * np.sqrt(lam)]
-        if mu > 0:
-            extra.append(sparse.identity(idx.size, format="csr") * mu)
-        out = sparse.vstack([j] + extra, format="csr")
+        vals = np.concatenate([f.jacobian_values(full(z))[keep], extra])
+        out = pattern.copy()
+        out.data = vals[perm]
         return out.toarray() if dense else out
 
-    if idx.size == 0:
-        return fixed_x.copy()
     if dense:
         res = least_squares(fun, x0[idx], jac=jac, method="lm", max_nfev=max_nfev, xtol=1e-12, ftol=1e-12)
     else:
         res = least_squares(fun, x0[idx], jac=jac, method="trf", tr_solver="lsmr", max_nfev=max_nfev,
-                            xtol=1e-10, ftol=1e-10, x_scale=1.0)
+                            xtol=1e-10, ftol=1e-10, x_scale=1.0, tr_options={"maxiter": LSMR_ITERATIONS})
     return full(res.x)
 
 
