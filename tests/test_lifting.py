@@ -59,3 +59,14 @@ def test_lift_bad_input():
     wrong = Scheme(matmul(1, 1, 1), [[1], [1]], [[1], [1]], [[1], [1]], field="F2")
     with pytest.raises(InvalidInputError):
         lift(wrong)
+
+
+@pytest.mark.slow
+def test_auto_pipeline_finds_exact_3x3x3_rank_23(tmp_path):
+    from solvers.pipeline import run
+
+    res = run(matmul(3, 3, 3), 23, seed=0, time_limit=300, routes=("flip",), save=True, root=tmp_path)
+    assert res.status == "found"
+    s = res.schemes[0]
+    assert s.field == "Z" and s.rank == 23 and verify_all(s).ok
+    assert res.options["saved"]
