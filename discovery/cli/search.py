@@ -119,6 +119,8 @@ def run(args) -> int:
             f"({result.exact} exact) in {wall:.1f} s")
     if result.first_exact_seconds is not None:
         line += f", first after {result.first_exact_seconds:.2f} s"
+    if result.options.get("time_limit_hit"):
+        line += " (time limit reached: the last batch was cut short)"
     out.print(line, markup=False)
     if result.status == "infeasible":
         out.print("proved infeasible: no scheme of this rank exists in the searched domain", markup=False)
