@@ -66,8 +66,6 @@ import datetime as _dt
 import math
 import time
 from dataclasses import dataclass
-from fractions import Fraction
-from pathlib import Path
 from typing import Any, Callable, Optional
 
 import numpy as np
@@ -75,7 +73,7 @@ import torch
 
 from discovery.coefficients import COEFFICIENT_SETS, from_float
 from discovery.errors import InvalidInputError
-from discovery.engines.quantizers import balance_terms, grid, grid_distance, nearest, stochastic_round, twn_ternary
+from discovery.engines.quantizers import balance_terms, grid, nearest, stochastic_round, twn_ternary
 from discovery.problems import Problem
 from discovery.progress import ProgressCallback, ProgressEvent
 from discovery.random import as_seed
@@ -99,10 +97,10 @@ _FREEZE_TOL = 0.1
 _FREEZE_EVERY = 10
 _BALANCE_EVERY = 50
 _PENALTY_START, _PENALTY_END = 1e-3, 1.0
-_EXACT_TOL = 1e-9
+_EXACT_TOL = 1e-9  # rounded factors are dyadic: their reconstruction is exact in float64
 #: Pre-training's learning rate decays geometrically from 2.5 lr to 0.5 lr:
 #: the larger start escapes more of the loss-1 plateaus (one tensor entry left out).
-_LR_PRE_START, _LR_PRE_END = 2.5, 0.5  # rounded factors are dyadic: their reconstruction is exact in float64
+_LR_PRE_START, _LR_PRE_END = 2.5, 0.5
 
 
 @dataclass(frozen=True)
