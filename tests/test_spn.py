@@ -102,7 +102,7 @@ def test_time_limit_is_respected():
 @pytest.mark.parametrize(
     "options",
     [{"loss": "l1"}, {"quantizer": "round"}, {"coefficients": "int7"}, {"restarts": 0},
-     {"steps": 1}, {"lr": -1.0}, {"batch": 0}, {"time_limit": 0}],
+     {"steps": 1}, {"lr": -1.0}, {"batch": 0}, {"time_limit": 0}, {"walks": 3}],
 )
 def test_bad_options_raise(options):
     with pytest.raises(InvalidInputError):

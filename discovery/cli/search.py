@@ -63,10 +63,11 @@ def engine_options(engine: str, given: dict) -> tuple[dict, list[str]]:
     ({'loss': 'tensor', 'restarts': 4}, [])
     """
     params = inspect.signature(engine_function(engine)).parameters
-    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    named = {k for k, p in params.items() if p.kind is not inspect.Parameter.VAR_KEYWORD}
+    takes_any = len(named) < len(params)
     accepted, ignored = {}, []
     for key, value in given.items():
-        if takes_any or key in params:
+        if takes_any or key in named:
             accepted[key] = value
         else:
             ignored.append(key)

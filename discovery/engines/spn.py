@@ -482,6 +482,7 @@ def run(
     threads: Optional[int] = 1,
     save: bool = False,
     root: Any = None,
+    **unknown: Any,
 ) -> SearchResult:
     """Search exact rank-``rank`` schemes of ``problem`` by batched gradient descent.
 
@@ -566,6 +567,8 @@ def run(
     >>> result.found, result.schemes[0].rank
     (True, 3)
     """
+    if unknown:
+        raise InvalidInputError(f"engine spn has no option{'s' if len(unknown) > 1 else ''} {', '.join(sorted(unknown))}")
     if threads is not None:
         threads = _check_int(threads, "threads")
         previous = torch.get_num_threads()
