@@ -201,3 +201,13 @@ def test_3x3x3_reaches_rank_23(field):
     assert s.rank == 23 and s.field == field and verify_exact(s).ok
     if field == "Z":
         assert set(s.coefficient_set) <= {-1, 0, 1}
+
+
+def test_catalog_start(tmp_path, monkeypatch):
+    from discovery import catalog
+
+    monkeypatch.setenv("BILINEAR_RESULTS", str(tmp_path))
+    catalog.save(strassen())
+    res = run(matmul(2, 2, 2), 6, start="catalog", field="Z", walks=8, max_steps=50)
+    assert res.options["steps"] == 50 and res.best_loss == 7
+    assert res.schemes == [] and res.status == "not_found" and res.options["rejected"] == 0

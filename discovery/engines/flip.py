@@ -455,7 +455,8 @@ def _start_scheme(problem: Problem, start: Any, field: str) -> Scheme:
         from discovery import catalog
 
         for s in catalog.find(problem):
-            if field == "F2" or (s.field == "Z" and all(v in (-1, 0, 1) for v in s.coefficient_set)):
+            values = s.coefficient_set
+            if field == "F2" and s.field in ("Z", "F2") or (s.field == "Z" and set(values) <= {-1, 0, 1}):
                 return s
         return standard_scheme(problem)
     if not isinstance(start, Scheme):
@@ -563,7 +564,10 @@ def run(
     Returns
     -------
     SearchResult
-        ``schemes`` holds distinct, exactly verified schemes (field F2 or Z).
+        ``schemes`` holds distinct, exactly verified schemes (field F2 or Z);
+        ``best_loss`` is the lowest rank reached; ``options`` records the
+        settings and ``steps``, ``flips`` and ``rejected`` (schemes that
+        failed verification and were dropped: 0 unless there is a bug).
 
     Raises
     ------
@@ -623,6 +627,7 @@ def run(
                    clone_every=clone_every, clone_keep=clone_keep)
     result = SearchResult(problem=problem, rank=rank, engine="flip", options=options)
     seen: set[str] = set()
+    rejected = [0]
 
     def provenance(steps: int) -> dict:
         return {
@@ -644,6 +649,7 @@ def run(
         for wk in which.tolist():
             s = state.scheme(wk, problem, {"provenance": provenance(steps)})
             if not verify_exact(s).ok:  # never expected: the moves preserve the tensor
+                rejected[0] += 1
                 continue
             fp = s.fingerprint()
             if fp in seen:
@@ -699,6 +705,7 @@ def run(
     result.wall_seconds = time.perf_counter() - t0
     result.options["steps"] = steps
     result.options["flips"] = state.flips
+    result.options["rejected"] = rejected[0]
     report(steps, "done")
     return result
 
