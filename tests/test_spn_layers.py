@@ -267,6 +267,7 @@ def test_train_spn_cli_rejects_bad_arguments(capsys):
     assert "--lam" in capsys.readouterr().err
 
 
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
 @pytest.mark.parametrize("quantized", [False, True])
 def test_torchscript_and_export(quantized):
     lin = SPNLinear(6, 4, r=3, quantized=quantized)
