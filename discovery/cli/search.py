@@ -115,9 +115,11 @@ def run(args) -> int:
             paths.append(str(catalog.save(scheme, root=args.out)))
 
     found = len(result.schemes)
-    line = (f"{problem.spec} rank {args.rank} ({args.engine}): {found} exact scheme{'s' if found != 1 else ''} "
-            f"from {result.restarts} restart{'s' if result.restarts != 1 else ''} "
-            f"({result.exact} exact) in {wall:.1f} s")
+    line = f"{problem.spec} rank {args.rank} ({args.engine}): {found} exact scheme{'s' if found != 1 else ''}"
+    if result.restarts:
+        line += (f" from {result.restarts} restart{'s' if result.restarts != 1 else ''}"
+                 f" ({result.exact} exact)")
+    line += f" in {wall:.1f} s"
     if result.first_exact_seconds is not None:
         line += f", first after {result.first_exact_seconds:.2f} s"
     if result.options.get("time_limit_hit"):
