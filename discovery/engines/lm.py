@@ -260,7 +260,8 @@ def run(
         Tikhonov weight of the first stage (divided by 10 twice).
     refine : bool
         Hand near misses (wrong in at most ``near_miss_limit`` entries) to
-        CP-SAT refinement with ``refine_time`` seconds each.
+        CP-SAT refinement with ``refine_time`` seconds each (at least 240 s
+        for a near miss of a large problem with at most 16 wrong entries).
     max_schemes : int
         Stop after this many distinct exact schemes.
 
@@ -322,8 +323,12 @@ def run(
                 if refine and cand.field == "Z":
                     from solvers.refine import refine as refine_scheme
 
-                    budget = refine_time if left() is None else max(0.1, min(refine_time, left()))
-                    res = refine_scheme(cand, domain=dom, time_limit=budget, seed=int_seed + i, approx=approx)
+                    # a near miss with few wrong entries is worth a long CP-SAT search
+                    long = wrong <= 16 and not dense
+                    want = max(refine_time, 240.0) if long else refine_time
+                    budget = want if left() is None else max(0.1, min(want, left()))
+                    res = refine_scheme(cand, domain=dom, time_limit=budget, seed=int_seed + i, approx=approx,
+                                        round_limit=8.0 if long else 2.0)
                     if res.exact:
                         found = res.scheme
                         message += ", refined to exact"
