@@ -31,10 +31,6 @@ import sys
 import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-# Run as a script, this folder is sys.path[0]; its other scripts (e.g.
-# benchmarks/solvers.py) must not shadow the packages of the same name.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
 
 
 from discovery.accuracy import measure_error, rank_point_sets  # noqa: E402

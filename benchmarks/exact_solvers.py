@@ -2,7 +2,7 @@
 
 Run (about 15 minutes on 2 cores)::
 
-    .venv/bin/python benchmarks/solvers.py
+    .venv/bin/python benchmarks/exact_solvers.py
 
 Rows:
 
@@ -30,10 +30,6 @@ import tempfile
 import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-# this file is called solvers.py: keep its folder off the path so that
-# ``import solvers`` finds the package, not this script
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
 
 import numpy as np  # noqa: E402
 
@@ -201,7 +197,7 @@ def main(argv=None) -> int:
         bench_lifting()
     if "stretch" in only and args.stretch_seconds > 0:
         bench_stretch(args.stretch_seconds)
-    print(f"\nbenchmarks/solvers.py ({time.time() - t0:.0f} s in all, 2 shared CPU cores)\n")
+    print(f"\nbenchmarks/exact_solvers.py ({time.time() - t0:.0f} s in all, 2 shared CPU cores)\n")
     print("| task | goal | measured |")
     print("|---|---|---|")
     for task, goal, measured in ROWS:
