@@ -43,6 +43,8 @@ def _check_target(path: str | os.PathLike) -> Path:
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise InvalidInputError(f"plot file {path}: folder {parent} does not exist")
+    if path.is_dir():
+        raise InvalidInputError(f"plot file {path}: is a directory")
     return path
 
 

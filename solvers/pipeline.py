@@ -186,7 +186,8 @@ def run(
                 info["lifts"] = lifts
             else:  # lm or spn, near misses refined inside lm; refine spn's here
                 engine = engine_function(route)
-                res = engine(problem, rank, seed=sub_seed, time_limit=slice_, domain=dom, **options)
+                domain_kw = {"coefficients": dom} if route == "spn" else {"domain": dom}  # spn has no `domain`
+                res = engine(problem, rank, seed=sub_seed, time_limit=slice_, **domain_kw, **options)
                 info["found"] = len(res.schemes)
                 info["near_misses"] = len(res.near_misses)
                 for s in res.schemes:

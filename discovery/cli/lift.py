@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from discovery.cli.common import out, positive_float, progress_bar
+from pathlib import Path
+
+from discovery.cli.common import non_negative_int, out, positive_float, progress_bar
 from discovery.formats import load_scheme
 
 NAME = "lift"
@@ -13,7 +15,7 @@ def add_arguments(p) -> None:
     p.add_argument("file", metavar="FILE", help="a bilinear-scheme/1 JSON file over F2 (Z/Q: its mod-2 image)")
     p.add_argument("--time-limit", type=positive_float, default=30.0, metavar="S", help="budget in seconds (30)")
     p.add_argument("--out", metavar="DIR", default=None, help="catalog folder to save into (default results/)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="random seed (0)")
     p.add_argument("--no-save", action="store_true", help="do not save the lifted scheme")
 
 
@@ -25,6 +27,8 @@ def run(args) -> int:
     from discovery.errors import InvalidInputError
     from verify import verify_exact
 
+    if not args.no_save and args.out is not None and Path(args.out).exists() and not Path(args.out).is_dir():
+        raise InvalidInputError(f"--out {args.out}: not a directory")  # before the solve, not after it
     image = scheme if scheme.field == "F2" else mod2_image(scheme)
     check = verify_exact(image)
     if not check.ok:

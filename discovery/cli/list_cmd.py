@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.table import Table
 
 from discovery.catalog import default_root, index
 from discovery.cli.common import out
+from discovery.errors import InvalidInputError
 
 NAME = "list"
 HELP = "list the catalog of verified schemes"
@@ -17,6 +20,8 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
+    if args.root is not None and not Path(args.root).is_dir():
+        raise InvalidInputError(f"--root {args.root}: not a directory")
     root = args.root or default_root()
     rows = [e for e in index(root) if args.kind is None or e.kind == args.kind]
     table = Table(title=f"catalog {root}: {len(rows)} schemes")

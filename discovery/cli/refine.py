@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from discovery.cli.common import err, out, positive_float, progress_bar, problem_arg, non_negative_int
 from discovery.errors import InvalidInputError
 from discovery.formats import load_scheme
@@ -42,6 +44,8 @@ def run(args) -> int:
     if args.problem is not None and scheme.problem != args.problem:
         raise InvalidInputError(
             f"{args.file}: scheme is for {scheme.problem.kind} {scheme.problem.spec}, not {args.problem.spec}")
+    if not args.no_save and args.out is not None and Path(args.out).exists() and not Path(args.out).is_dir():
+        raise InvalidInputError(f"--out {args.out}: not a directory")  # before the solve, not after it
     if scheme.field == "F2":
         raise InvalidInputError(f"{args.file}: an F2 scheme; use `bilinear lift` to lift it to Z")
     with progress_bar("refine", enabled=True) as callback:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from discovery.cli.common import out, positive_float, positive_int, non_negative_int, progress_bar
 from discovery.errors import InvalidInputError
+from discovery.plots import plot_path
 
 NAME = "train-spn"
 HELP = "train StrassenNets (SPN) CNNs on the bundled 8x8 digits at several multiplication budgets"
@@ -32,7 +33,7 @@ def add_arguments(p) -> None:
     p.add_argument("--no-distill", action="store_true", help="train the SPN models without a teacher")
     p.add_argument("--seed", type=non_negative_int, default=0, help="seed of the split, init and batches (default 0)")
     p.add_argument("--out", default=None, metavar="DIR", help="write results.json, table.md and accuracy.png here")
-    p.add_argument("--plot", default=None, metavar="FILE", help="write the accuracy-vs-cost plot (PNG) here")
+    p.add_argument("--plot", default=None, metavar="FILE", type=plot_path, help="write the accuracy-vs-cost plot (PNG) here")
     p.add_argument("--eliminate", action="store_true",
                    help="also count SPN additions after common-subexpression elimination (slow on wide layers)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -558,8 +558,8 @@ def run(
         Fraction of walks kept at each cloning, in (0, 1].
     lift : bool
         Over F2, also try to lift each found scheme to Z with
-        :func:`solvers.lifting.lift` (up to 30 s each); the lifted schemes
-        are appended after the F2 ones.
+        :func:`solvers.lifting.lift` (up to 30 s in all, or what is left of
+        ``time_limit``); the lifted schemes are appended after the F2 ones.
 
     Returns
     -------
@@ -697,7 +697,8 @@ def run(
             report(steps, f"rank {lowest}")
     result.schemes = result.schemes[: max(max_schemes, 1)] if result.schemes else []
     if lift and field == "F2" and result.schemes:
-        result.schemes.extend(_lift_all(result.schemes, seed_int))
+        lift_limit = 30.0 if time_limit is None else max(0.05, time_limit - (time.perf_counter() - t0))
+        result.schemes.extend(_lift_all(result.schemes, seed_int, lift_limit))
     result.restarts = walks
     result.exact = len(result.schemes)
     result.status = "found" if result.schemes else "not_found"
@@ -718,8 +719,12 @@ def _lift_all(schemes: list[Scheme], seed: int, time_limit: float = 30.0) -> lis
     except ImportError:
         return []
     out = []
+    t0 = time.perf_counter()
     for s in schemes:
-        res = lift(s, time_limit=time_limit, seed=seed)
+        left = time_limit - (time.perf_counter() - t0)  # one budget for all the lifts
+        if left <= 0:
+            break
+        res = lift(s, time_limit=max(0.05, left), seed=seed)
         if res.lifted and res.scheme.field != "F2":
             lifted = res.scheme
             if "provenance" not in lifted.meta:

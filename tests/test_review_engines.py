@@ -1,0 +1,80 @@
+"""Regression tests for bugs found in review of the engines, solvers and CLI."""
+
+import pytest
+
+from discovery.cli import main
+from discovery.formats import save_json
+from discovery.known import strassen
+from discovery.problems import matmul, polymul
+
+
+def run(capsys, *argv):
+    try:
+        code = main(list(argv))
+    except SystemExit as exc:  # argparse errors
+        code = exc.code
+    cap = capsys.readouterr()
+    return code, cap.out, cap.err
+
+
+@pytest.fixture
+def strassen_file(tmp_path):
+    return save_json(strassen(), tmp_path / "strassen.json")
+
+
+def test_auto_pipeline_spn_route_runs():
+    # the pipeline passed domain= to spn, which has no such option: the route always raised
+    from solvers.pipeline import run as auto
+
+    res = auto(polymul(2, 2), 3, routes=["spn"], time_limit=20, seed=0, restarts=4, steps=3000)
+    assert res.found and res.schemes[0].rank == 3
+
+
+def test_flip_lift_respects_time_limit(monkeypatch):
+    # lift=True gave every found scheme 30 s of lifting whatever the time limit
+    import solvers.lifting
+    from discovery.engines import flip
+
+    limits = []
+    real = solvers.lifting.lift
+
+    def spy(scheme, *, time_limit=None, **kw):
+        limits.append(time_limit)
+        return real(scheme, time_limit=time_limit, **kw)
+
+    monkeypatch.setattr(solvers.lifting, "lift", spy)
+    res = flip.run(matmul(2, 2, 2), 7, seed=0, walks=64, time_limit=2.0, lift=True)
+    assert limits and all(t <= 2.0 for t in limits)
+    assert res.found
+
+
+def test_lift_rejects_negative_seed(capsys, strassen_file):
+    code, out, err = run(capsys, "lift", str(strassen_file), "--seed", "-1", "--no-save")
+    assert code == 2 and "seed" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("cmd", ["refine", "lift"])
+def test_out_that_is_a_file_is_refused_before_solving(capsys, tmp_path, strassen_file, cmd):
+    code, out, err = run(capsys, cmd, str(strassen_file), "--out", str(strassen_file))
+    assert code == 2 and "--out" in err and "not a directory" in err
+
+
+def test_list_missing_root_is_an_error(capsys, tmp_path, strassen_file):
+    code, out, err = run(capsys, "list", "--root", str(tmp_path / "missing"))
+    assert code == 2 and "--root" in err and out == ""
+    code, out, err = run(capsys, "list", "--root", str(strassen_file))
+    assert code == 2 and "not a directory" in err
+
+
+def test_show_plot_into_directory_refused_before_output(capsys, tmp_path, strassen_file):
+    (tmp_path / "d.png").mkdir()
+    code, out, err = run(capsys, "show", str(strassen_file), "--plot", str(tmp_path / "d.png"))
+    assert code == 2 and "is a directory" in err and out == ""
+
+
+def test_train_spn_plot_path_checked_before_training(capsys, tmp_path):
+    # used to train for minutes and then save to "<dir>.png" (matplotlib adds the suffix)
+    (tmp_path / "adir").mkdir()
+    code, out, err = run(capsys, "train-spn", "--plot", str(tmp_path / "adir"))
+    assert code == 2 and "--plot" in err and out == ""
+    assert not (tmp_path / "adir.png").exists()
