@@ -223,8 +223,15 @@ def _fixed_layer_counts(module, inputs, output) -> Optional[dict[str, int]]:
     """Fixed fast layers (``multiplications(shape) -> (fast, plain)``): their
     multiplications; additions are those of the direct product (the scheme's
     transform additions are not included -- a lower bound)."""
+    shape = tuple(inputs[0].shape)
+    if len(inputs) >= 2 and hasattr(inputs[1], "shape") and len(shape) >= 2 and inputs[1].dim() >= 2:
+        # a product of two operands (FastMatmul): counts need (*batch, M, K, N)
+        import torch
+
+        b = tuple(inputs[1].shape)
+        shape = tuple(torch.broadcast_shapes(shape[:-2], b[:-2])) + (shape[-2], shape[-1], b[-1])
     try:
-        count = module.multiplications(tuple(inputs[0].shape))
+        count = module.multiplications(shape)
     except Exception:  # a layer that cannot count this input: leave it out
         return None
     fast = int(getattr(count, "fast", count[0]))
@@ -255,6 +262,7 @@ def spn_additions_eliminated(layer, input_shape: tuple[int, ...]) -> int:
     """
     import math as _math
 
+    import numpy as np
     import torch
 
     from discovery.cse import eliminate
@@ -264,6 +272,13 @@ def spn_additions_eliminated(layer, input_shape: tuple[int, ...]) -> int:
         raise InvalidInputError(f"expected an SPN layer, got {type(layer).__name__}")
     folded = layer.folded()
     wb = folded["weight_b"].reshape(layer.r, -1).to(dtype=torch.int64).numpy()
+    groups = getattr(layer, "groups", 1)
+    if groups > 1:  # rows of different groups read different input channels
+        per, rows = wb.shape[1], layer.r // groups
+        full = np.zeros((layer.r, per * groups), dtype=wb.dtype)
+        for g in range(groups):
+            full[g * rows:(g + 1) * rows, g * per:(g + 1) * per] = wb[g * rows:(g + 1) * rows]
+        wb = full
     wc = folded["weight_c"]
     if isinstance(layer, SPNLinear):
         wc_rows = wc.to(dtype=torch.int64).numpy()

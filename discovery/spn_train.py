@@ -115,7 +115,7 @@ def digits_cnn(budget: Optional[float] = None, p: int = 2, groups: int = 1) -> n
         conv2 = nn.Conv2d(c1, c2, 3, padding=1)
         fc = nn.Linear(c2 * 16, 10)
     else:
-        if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not budget > 0:
+        if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not 0 < budget < math.inf:
             raise InvalidInputError(f"budget (r / c_out) must be a positive number, got {budget!r}")
 
         def r(c_out: int, g: int = 1) -> int:
@@ -279,6 +279,8 @@ def digits_study(
     budgets = list(budgets)
     if not budgets:
         raise InvalidInputError("give at least one budget")
+    for budget in budgets:  # fail before the full-precision training, not after it
+        digits_cnn(budget, p=p)
     data = load_digits_data(seed)
     rows = []
     total = schedule.full + len(budgets) * schedule.epochs

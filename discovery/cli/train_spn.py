@@ -10,6 +10,7 @@ minute with the defaults.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 from discovery.cli.common import out, positive_float, positive_int, non_negative_int, progress_bar
@@ -42,6 +43,9 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     if not 0.0 <= args.lam <= 1.0:
         raise InvalidInputError(f"--lam must be in [0, 1], got {args.lam}")
+    for name, value in [("--budgets", b) for b in args.budgets] + [("--temperature", args.temperature)]:
+        if not math.isfinite(value):
+            raise InvalidInputError(f"{name} must be finite, got {value}")
     out_dir = Path(args.out) if args.out else None
     if out_dir is not None:
         if out_dir.exists() and not out_dir.is_dir():

@@ -542,8 +542,8 @@ def distillation_loss(
     """
     if not (0.0 <= float(lam) <= 1.0):
         raise InvalidInputError(f"lam must be in [0, 1], got {lam}")
-    if not float(temperature) > 0:
-        raise InvalidInputError(f"temperature must be positive, got {temperature}")
+    if not 0 < float(temperature) < math.inf:
+        raise InvalidInputError(f"temperature must be positive and finite, got {temperature}")
     hard = F.cross_entropy(student_logits, targets)
     if teacher_logits is None or lam == 0:
         return hard
