@@ -78,3 +78,26 @@ def test_train_spn_plot_path_checked_before_training(capsys, tmp_path):
     code, out, err = run(capsys, "train-spn", "--plot", str(tmp_path / "adir"))
     assert code == 2 and "--plot" in err and out == ""
     assert not (tmp_path / "adir.png").exists()
+
+
+def test_lm_sparse_solves_stop_at_the_deadline(monkeypatch):
+    # lm checked its time limit only between restarts: one restart of a large
+    # problem (several seconds each stage) ran on far past the budget
+    import time
+
+    import numpy as np
+
+    from discovery.engines import lm
+
+    statuses = []
+    real = lm.least_squares
+
+    def spy(*args, **kw):
+        res = real(*args, **kw)
+        statuses.append(res.status)
+        return res
+
+    monkeypatch.setattr(lm, "least_squares", spy)
+    lm.decompose(matmul(3, 3, 3).tensor(), 22, np.random.default_rng(0), dense=False,
+                 deadline=time.perf_counter())
+    assert statuses == [-2, -2, -2]  # each stage stopped by the deadline callback

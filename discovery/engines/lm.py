@@ -119,7 +119,7 @@ def round_to_domain(x: np.ndarray, values: np.ndarray) -> np.ndarray:
     return values[idx]
 
 
-def _solve(f: TensorResidual, x0, free, fixed_x, lam, mu, grid, max_nfev, dense):
+def _solve(f: TensorResidual, x0, free, fixed_x, lam, mu, grid, max_nfev, dense, deadline=None):
     """Least squares over the free entries (fixed ones held at fixed_x).
 
     The stacked Jacobian ``[J[:, free]; sqrt(lam) I; mu I]`` has a fixed
@@ -168,17 +168,24 @@ def _solve(f: TensorResidual, x0, free, fixed_x, lam, mu, grid, max_nfev, dense)
     if dense:
         res = least_squares(fun, x0[idx], jac=jac, method="lm", max_nfev=max_nfev, xtol=1e-12, ftol=1e-12)
     else:
+        def stop(x):  # time.perf_counter() deadline, checked every iteration (trf only)
+            if deadline is not None and time.perf_counter() >= deadline:
+                raise StopIteration
+
         res = least_squares(fun, x0[idx], jac=jac, method="trf", tr_solver="lsmr", max_nfev=max_nfev,
-                            xtol=1e-10, ftol=1e-10, x_scale=1.0, tr_options={"maxiter": LSMR_ITERATIONS})
+                            xtol=1e-10, ftol=1e-10, x_scale=1.0, tr_options={"maxiter": LSMR_ITERATIONS},
+                            callback=stop)
     return full(res.x)
 
 
 def decompose(t: np.ndarray, rank: int, rng, *, lam: float = 1e-3, iterations: int = 400,
-              dense: Optional[bool] = None, scale: float = 0.5) -> tuple[np.ndarray, float]:
+              dense: Optional[bool] = None, scale: float = 0.5,
+              deadline: Optional[float] = None) -> tuple[np.ndarray, float]:
     """One random restart of the numerical decomposition.
 
     Returns ``(x, error)``: the parameter vector and the tensor residual's
-    norm (without the regulariser).
+    norm (without the regulariser).  ``deadline`` (a ``time.perf_counter()``
+    value) cuts the sparse (``trf``) solves short.
 
     Examples
     --------
@@ -192,12 +199,12 @@ def decompose(t: np.ndarray, rank: int, rng, *, lam: float = 1e-3, iterations: i
     x = rng.normal(scale=scale, size=f.n)
     free = np.ones(f.n, dtype=bool)
     for stage_lam in (lam, lam / 10, lam / 100):
-        x = _solve(f, x, free, x, stage_lam, 0.0, None, iterations, dense)
+        x = _solve(f, x, free, x, stage_lam, 0.0, None, iterations, dense, deadline)
     return x, float(np.linalg.norm(f(x)))
 
 
 def _round_phase(f: TensorResidual, x: np.ndarray, grid: np.ndarray, *, dense: bool, tol: float,
-                 snap: float = 0.15, iterations: int = 200):
+                 snap: float = 0.15, iterations: int = 200, deadline: Optional[float] = None):
     """Drive entries onto the grid: growing pull, fixing entries near grid values."""
     free = np.ones(f.n, dtype=bool)
     fixed_x = x.copy()
@@ -207,11 +214,11 @@ def _round_phase(f: TensorResidual, x: np.ndarray, grid: np.ndarray, *, dense: b
         trial_x = x.copy()
         trial_x[newly] = round_to_domain(x[newly], grid)
         trial_free = free & ~newly
-        y = _solve(f, trial_x, trial_free, trial_x, 1e-6, mu, grid, iterations, dense)
+        y = _solve(f, trial_x, trial_free, trial_x, 1e-6, mu, grid, iterations, dense, deadline)
         if np.linalg.norm(f(y)) < max(tol, 0.5):
             x, free = y, trial_free
         else:  # fixing was too greedy: keep the entries free, pull only
-            x = _solve(f, x, free, x, 1e-6, mu, grid, iterations, dense)
+            x = _solve(f, x, free, x, 1e-6, mu, grid, iterations, dense, deadline)
     return round_to_domain(x, grid), x
 
 
@@ -307,11 +314,13 @@ def run(
     while (restarts is None or i < restarts) and (left() is None or left() > 0):
         i += 1
         sub = np.random.default_rng([int_seed, i])
-        x, err = decompose(problem.tensor(), rank, sub, lam=lam, iterations=iterations, dense=dense)
+        deadline = None if time_limit is None else t0 + time_limit
+        x, err = decompose(problem.tensor(), rank, sub, lam=lam, iterations=iterations, dense=dense,
+                           deadline=deadline)
         best = err if best is None else min(best, err)
         message = f"restart {i}: residual {err:.2g}"
         if err < 5e-2:
-            rounded, approx_x = _round_phase(f, x, grid, dense=dense, tol=1e-2)
+            rounded, approx_x = _round_phase(f, x, grid, dense=dense, tol=1e-2, deadline=deadline)
             meta = {"provenance": {"engine": "lm", "seed": int_seed, "restart": i}}
             cand = _to_scheme(problem, f, rounded, meta)
             wrong = wrong_entries(cand)
