@@ -435,6 +435,8 @@ def cook_toom_polymul(p: int, q: int, points: Any = None, fractions: str = "G") 
     ('poly(3,2)', 4)
     """
     problem = polymul(p, q)
+    if points is not None:  # checked here so that errors name poly(p,q), not F(q,p)
+        points = parse_points(points, problem.p + problem.q - 1, problem.spec)
     return correlation_to_polymul(cook_toom(problem.q, problem.p, points, fractions))
 
 

@@ -71,3 +71,22 @@ def test_cli_train_spn_refuses_infinite_budget(capsys):
     assert main(["train-spn", "--budgets", "inf", "--no-progress"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "finite" in err[0]
+
+
+def test_cook_toom_polymul_point_errors_name_the_polymul_problem():
+    from discovery.cooktoom import cook_toom_polymul
+
+    with pytest.raises(InvalidInputError, match=r"poly\(2,3\)"):
+        cook_toom_polymul(2, 3, "0,1")
+
+
+def test_cli_export_code_to_a_directory_is_one_clear_line(tmp_path, capsys):
+    from discovery.cli import main
+    from discovery.formats import save_json
+    from discovery.known import strassen
+
+    path = save_json(strassen(), tmp_path / "s.json")
+    assert main(["export", str(path), "--format", "c", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is a directory" in err[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.json"]  # no partial files

@@ -8,8 +8,10 @@ elimination) go to stderr, so piping the code stays clean.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from discovery.cli.common import err
+from discovery.errors import InvalidInputError
 from discovery.codegen import generate, plan
 from discovery.formats import atomic_write_bytes
 
@@ -17,6 +19,8 @@ from discovery.formats import atomic_write_bytes
 def _write(scheme, args, language: str) -> None:
     ctype = "int" if scheme.field == "F2" else "double"
     source = generate(scheme, language, ctype=ctype)
+    if args.out and Path(args.out).is_dir():
+        raise InvalidInputError(f"--out {args.out}: is a directory; give a file name")
     if args.out:
         atomic_write_bytes(args.out, source.encode())
     else:
