@@ -693,6 +693,8 @@ def discover(m: int, r: int, *, seed: Any = 0, time_limit: float | None = 60.0, 
     from verify import verify_exact
 
     problem = correlation(m, r)
+    if isinstance(restarts, bool) or not isinstance(restarts, (int, np.integer)) or restarts < 1:
+        raise InvalidInputError(f"restarts must be a positive integer, got {restarts!r}")
     R = problem.m + problem.r - 1
     T = problem.tensor().astype(np.float64)
     split, fun, jac = _brent_residual(T, R)

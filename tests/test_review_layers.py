@@ -90,3 +90,11 @@ def test_cli_export_code_to_a_directory_is_one_clear_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "is a directory" in err[0]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.json"]  # no partial files
+
+
+@pytest.mark.parametrize("restarts", [0, -1, 2.5])
+def test_discover_refuses_bad_restarts(restarts):
+    from discovery.cooktoom import discover
+
+    with pytest.raises(InvalidInputError, match="restarts"):
+        discover(2, 3, restarts=restarts)
