@@ -224,7 +224,7 @@ def _fixed_layer_counts(module, inputs, output) -> Optional[dict[str, int]]:
     multiplications; additions are those of the direct product (the scheme's
     transform additions are not included -- a lower bound)."""
     shape = tuple(inputs[0].shape)
-    if len(inputs) >= 2 and hasattr(inputs[1], "shape") and len(shape) >= 2 and inputs[1].dim() >= 2:
+    if len(inputs) >= 2 and len(getattr(inputs[1], "shape", ())) >= 2 and len(shape) >= 2:
         # a product of two operands (FastMatmul): counts need (*batch, M, K, N)
         import torch
 
