@@ -101,3 +101,25 @@ def test_lm_sparse_solves_stop_at_the_deadline(monkeypatch):
     lm.decompose(matmul(3, 3, 3).tensor(), 22, np.random.default_rng(0), dense=False,
                  deadline=time.perf_counter())
     assert statuses == [-2, -2, -2]  # each stage stopped by the deadline callback
+
+
+def test_export_warns_about_a_wrong_scheme(capsys, tmp_path):
+    s = strassen()
+    W = s.W.copy()
+    W[2, 1] = 0
+    bad = save_json(s.replace(W=W), tmp_path / "bad.json")
+    code, out, err = run(capsys, "export", str(bad), "--format", "python")
+    assert code == 0 and "def " in out and "NOT exact" in err
+    code, out, err = run(capsys, "export", str(save_json(s, tmp_path / "ok.json")), "--format", "json")
+    assert code == 0 and "NOT exact" not in err
+
+
+def test_lift_error_names_the_file(capsys, tmp_path):
+    from fractions import Fraction
+
+    s = strassen()
+    U = s.U.copy()
+    U[0, 0] = Fraction(1, 2)
+    f = save_json(s.replace(U=U, field="Q"), tmp_path / "half.json")
+    code, out, err = run(capsys, "lift", str(f), "--no-save")
+    assert code == 2 and "half.json" in err and "even denominator" in err

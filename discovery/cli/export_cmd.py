@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from discovery.cli.common import warn
 from discovery.errors import InvalidInputError
 from discovery.formats import dumps, load_scheme, save_alphatensor, save_json
 
@@ -43,5 +44,10 @@ def run(args) -> int:
     if writer is None:
         raise InvalidInputError(f"unknown format {args.format!r}: expected one of {', '.join(FORMATS)}")
     scheme = load_scheme(args.file)
+    from verify import verify_exact
+
+    check = verify_exact(scheme)
+    if not check.ok:  # exporting is allowed (e.g. to refine elsewhere), silently shipping wrong code is not
+        warn(f"{args.file}: the scheme is NOT exact ({check.reason}); exported anyway")
     writer(scheme, args)
     return 0

@@ -29,7 +29,10 @@ def run(args) -> int:
 
     if not args.no_save and args.out is not None and Path(args.out).exists() and not Path(args.out).is_dir():
         raise InvalidInputError(f"--out {args.out}: not a directory")  # before the solve, not after it
-    image = scheme if scheme.field == "F2" else mod2_image(scheme)
+    try:
+        image = scheme if scheme.field == "F2" else mod2_image(scheme)
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"{args.file}: {exc}") from None
     check = verify_exact(image)
     if not check.ok:
         what = "the scheme" if scheme.field == "F2" else "the mod-2 image of the scheme"

@@ -510,7 +510,7 @@ def run(
         Restarts advanced together (default: all, at most 64).
     steps : int, optional
         Gradient steps per restart (default grows with the number of
-        coefficients: 3000 for 2x2x2 rank 7, 9450 for 2x3x3 rank 15, 28900
+        coefficients: 3000 for 2x2x2 rank 7, 9450 for 2x3x3 rank 15, 28923
         for 3x3x3 rank 23).
     lr, init_scale, weight_decay : float
         Adam learning rate (pre-training runs from ``2.5 lr`` down to
