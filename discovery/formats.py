@@ -160,6 +160,8 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, exclusive: bool = F
     (``FileExistsError``).
     """
     path = Path(path)
+    if path.is_dir():
+        raise InvalidInputError(f"{path}: is a directory, expected a file path")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

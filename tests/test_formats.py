@@ -163,3 +163,11 @@ def test_save_alphatensor_refuses_non_matmul_and_non_dyadic(tmp_path):
     with pytest.raises(ValueError, match="not exact in floating point"):
         save_alphatensor([third], tmp_path / "t.npz")
     assert not (tmp_path / "t.npz").exists()
+
+
+def test_writing_onto_a_directory_is_refused_cleanly(tmp_path):
+    from discovery import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match="is a directory"):
+        save_json(strassen(), tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == []
