@@ -309,6 +309,8 @@ def refine(
                                    message=f"freed {result.freed} coefficients: {out.status}"))
         if out.status == "found":
             return finish(out.scheme.with_meta(**dict(scheme.meta)), "cpsat-lns")
+        if out.status == "infeasible" and free.all():
+            break  # every coefficient was free: no scheme of this rank over the domain, stop searching
         if out.status == "unknown":
             slice_ = min(slice_ * 1.2, 4 * round_limit)
             if not by_terms:

@@ -123,3 +123,13 @@ def test_lift_error_names_the_file(capsys, tmp_path):
     f = save_json(s.replace(U=U, field="Q"), tmp_path / "half.json")
     code, out, err = run(capsys, "lift", str(f), "--no-save")
     assert code == 2 and "half.json" in err and "even denominator" in err
+
+
+def test_refine_stops_when_fully_freed_model_is_infeasible():
+    # used to keep solving the same infeasible model until the time limit (forever with None)
+    from discovery.scheme import Scheme
+    from solvers.refine import refine
+
+    wrong = Scheme(polymul(2, 2), [[1, 0], [0, 1]], [[1, 0], [0, 1]], [[1, 0, 0], [0, 0, 1]])  # misses x0*y1 + x1*y0
+    res = refine(wrong, time_limit=None, use_alternating=False)
+    assert not res.exact and res.history[-1][2] == "infeasible" and res.history[-1][1] == 14
