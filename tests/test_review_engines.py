@@ -133,3 +133,10 @@ def test_refine_stops_when_fully_freed_model_is_infeasible():
     wrong = Scheme(polymul(2, 2), [[1, 0], [0, 1]], [[1, 0], [0, 1]], [[1, 0, 0], [0, 0, 1]])  # misses x0*y1 + x1*y0
     res = refine(wrong, time_limit=None, use_alternating=False)
     assert not res.exact and res.history[-1][2] == "infeasible" and res.history[-1][1] == 14
+
+
+def test_search_warns_about_options_an_engine_ignores(capsys, tmp_path):
+    # engines with **ignored swallowed --loss/--steps/... silently, contrary to the CLI's docstring
+    code, out, err = run(capsys, "search", "2x2x2", "--rank", "7", "--engine", "flip", "--steps", "50",
+                         "--time-limit", "5", "--no-save", "--quiet")
+    assert code == 0 and "--steps is not used by engine 'flip'" in err

@@ -61,10 +61,13 @@ def engine_options(engine: str, given: dict) -> tuple[dict, list[str]]:
     --------
     >>> engine_options("spn", {"loss": "tensor", "restarts": 4})
     ({'loss': 'tensor', 'restarts': 4}, [])
+    >>> engine_options("flip", {"loss": "tensor", "coefficients": "ternary"})
+    ({'coefficients': 'ternary'}, ['loss'])
     """
     params = inspect.signature(engine_function(engine)).parameters
     named = {k for k, p in params.items() if p.kind is not inspect.Parameter.VAR_KEYWORD}
-    takes_any = len(named) < len(params)
+    # ``**ignored`` is an engine's way of accepting and dropping other engines' options: not "takes any"
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD and k != "ignored" for k, p in params.items())
     accepted, ignored = {}, []
     for key, value in given.items():
         if takes_any or key in named:
