@@ -140,3 +140,13 @@ def test_search_warns_about_options_an_engine_ignores(capsys, tmp_path):
     code, out, err = run(capsys, "search", "2x2x2", "--rank", "7", "--engine", "flip", "--steps", "50",
                          "--time-limit", "5", "--no-save", "--quiet")
     assert code == 0 and "--steps is not used by engine 'flip'" in err
+
+
+@pytest.mark.parametrize("bad", [dict(time_limit=-1), dict(time_limit="3"), dict(max_schemes=0)])
+def test_lm_validates_its_options(bad):
+    # lm.run(time_limit=-1) returned "not_found" after zero restarts; "3" raised a TypeError
+    from discovery.engines import lm
+    from discovery.errors import InvalidInputError
+
+    with pytest.raises(InvalidInputError):
+        lm.run(matmul(2, 2, 2), 7, **bad)

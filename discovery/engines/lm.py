@@ -292,6 +292,11 @@ def run(
         raise InvalidInputError(f"rank must be a positive integer, got {rank!r}")
     if restarts is not None and (isinstance(restarts, bool) or not isinstance(restarts, int) or restarts < 1):
         raise InvalidInputError(f"restarts must be a positive integer, got {restarts!r}")
+    if time_limit is not None and (isinstance(time_limit, bool) or not isinstance(time_limit, (int, float))
+                                   or not time_limit > 0):
+        raise InvalidInputError(f"time limit must be positive, got {time_limit!r}")
+    if isinstance(max_schemes, bool) or not isinstance(max_schemes, int) or max_schemes < 1:
+        raise InvalidInputError(f"max_schemes must be a positive integer, got {max_schemes!r}")
     dom = as_domain(coefficients if coefficients is not None else domain)
     grid = np.array([float(v) for v in dom.values])
     if restarts is None and time_limit is None:
