@@ -28,6 +28,7 @@ _SOURCE = r"""
 #include <ATen/Parallel.h>
 #include <algorithm>
 #include <vector>
+#include <immintrin.h>
 
 template <typename T>
 static void data_kernel(const T* x, T* d, const T* bt1, const T* bt2,
@@ -207,11 +208,31 @@ void winograd_forward(torch::Tensor x, torch::Tensor g, torch::Tensor bt1, torch
 // register-blocked micro-kernel into M[R][tiles][K], output-transformed into a
 // channels-last row buffer and transposed into y.  Everything a task touches
 // (about 0.4 MB plus G) stays in the core's L2 cache.
+#define NOINL __attribute__((noinline))
 typedef float v16 __attribute__((vector_size(64)));
 typedef float v16u __attribute__((vector_size(64), aligned(4)));
 
 static inline v16 ld(const float* p) { return *reinterpret_cast<const v16u*>(p); }
 static inline void st(float* p, v16 v) { *reinterpret_cast<v16u*>(p) = v; }
+static inline v16 splat(float s) { return v16{s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s}; }
+
+typedef int v16i __attribute__((vector_size(64)));
+
+// r[i][l] <- r[l][i]: swap off-diagonal blocks of 8, 4, 2, 1
+static inline void transpose16(v16* r) {
+  { const v16i ma = {0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23}, mb = {8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31};
+    for (int i = 0; i < 16; ++i) if (!(i & 8)) { const v16 a = r[i], b = r[i + 8];
+      r[i] = __builtin_shuffle(a, b, ma); r[i + 8] = __builtin_shuffle(a, b, mb); } }
+  { const v16i ma = {0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27}, mb = {4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31};
+    for (int i = 0; i < 16; ++i) if (!(i & 4)) { const v16 a = r[i], b = r[i + 4];
+      r[i] = __builtin_shuffle(a, b, ma); r[i + 4] = __builtin_shuffle(a, b, mb); } }
+  { const v16i ma = {0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29}, mb = {2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31};
+    for (int i = 0; i < 16; ++i) if (!(i & 2)) { const v16 a = r[i], b = r[i + 2];
+      r[i] = __builtin_shuffle(a, b, ma); r[i + 2] = __builtin_shuffle(a, b, mb); } }
+  { const v16i ma = {0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30}, mb = {1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31};
+    for (int i = 0; i < 16; ++i) if (!(i & 1)) { const v16 a = r[i], b = r[i + 1];
+      r[i] = __builtin_shuffle(a, b, ma); r[i + 1] = __builtin_shuffle(a, b, mb); } }
+}
 
 template <int TT, int NK>
 static inline void micro(const float* V, const float* G, float* M, int64_t C, int64_t K) {
@@ -221,7 +242,7 @@ static inline void micro(const float* V, const float* G, float* M, int64_t C, in
     v16 g[NK];
     for (int j = 0; j < NK; ++j) g[j] = ld(G + c * K + 16 * j);
     for (int t = 0; t < TT; ++t) {
-      const v16 b = v16{} + V[t * C + c];
+      const v16 b = splat(V[t * C + c]);
       for (int j = 0; j < NK; ++j) acc[t][j] += b * g[j];
     }
   }
@@ -236,101 +257,170 @@ static inline void micro_rows(const float* V, const float* G, float* M, int64_t 
   for (; t < tiles; ++t) micro<1, NK>(V + t * C, G, M + t * K, C, K);
 }
 
+// the NA input rows of row ti of tiles, channels last, zero padded: xb[i][w][c]
+template <int NA, int MO>
+NOINL static void gather_rows(const float* xin, float* xb, int64_t C, int64_t H, int64_t W,
+                              int64_t ti, int64_t top, int64_t left, int64_t wt) {
+  for (int64_t i = 0; i < NA; ++i) {
+    const int64_t row = ti * MO + i - top;
+    float* dst = xb + i * wt * C;
+    if (row < 0 || row >= H) { std::fill(dst, dst + wt * C, 0.f); continue; }
+    for (int64_t c0 = 0; c0 < C; c0 += 16)
+      for (int64_t w0 = 0; w0 < wt; w0 += 16) {
+        v16 r[16];
+        const int64_t col0 = w0 - left;
+        const float* s = xin + (c0 * H + row) * W + col0;
+        if (col0 >= 0 && col0 + 16 <= W) {
+          for (int cc = 0; cc < 16; ++cc) r[cc] = ld(s + cc * H * W);
+        } else {
+          const int64_t j0 = std::max<int64_t>(0, -col0), j1 = std::min<int64_t>(16, W - col0);
+          for (int cc = 0; cc < 16; ++cc) {
+#ifdef __AVX512F__
+            const __mmask16 m = j1 > j0 ? static_cast<__mmask16>(((1u << j1) - 1) & ~((1u << j0) - 1)) : 0;
+            r[cc] = (v16)_mm512_maskz_loadu_ps(m, s + cc * H * W);
+#else
+            float tmp[16] = {};
+            for (int64_t j = j0; j < j1; ++j) tmp[j] = s[cc * H * W + j];
+            r[cc] = ld(tmp);
+#endif
+          }
+        }
+        transpose16(r);
+        const int64_t jn = std::min<int64_t>(16, wt - w0);
+        for (int64_t j = 0; j < jn; ++j) st(dst + (w0 + j) * C + c0, r[j]);
+      }
+  }
+}
+
+// data transform of a row of tiles, 16 channels per vector: V[r][q][c]
+template <int NA, int MO>
+NOINL static void data_row(const float* xb, float* vb, const float* bt1, const float* bt2,
+                           int64_t C, int64_t tw, int64_t wt) {
+  for (int64_t q = 0; q < tw; ++q)
+    for (int64_t c0 = 0; c0 < C; c0 += 16) {
+      v16 e[NA][NA];  // e[i][v] = sum_j d[i][j] bt2[v][j], then V[u][v] = sum_i bt1[u][i] e[i][v]
+      for (int i = 0; i < NA; ++i) {
+        v16 d[NA];
+        for (int j = 0; j < NA; ++j) d[j] = ld(xb + (i * wt + q * MO + j) * C + c0);
+        for (int v = 0; v < NA; ++v) {
+          v16 s = bt2[v * NA] * d[0];
+          for (int j = 1; j < NA; ++j) s += bt2[v * NA + j] * d[j];
+          e[i][v] = s;
+        }
+      }
+      for (int v = 0; v < NA; ++v)
+        for (int u = 0; u < NA; ++u) {
+          v16 s = bt1[u * NA] * e[0][v];
+          for (int i = 1; i < NA; ++i) s += bt1[u * NA + i] * e[i][v];
+          st(vb + ((u * NA + v) * tw + q) * C + c0, s);
+        }
+    }
+}
+
+// the R channel products: M[r][q][k] = sum_c V[r][q][c] G[r][c][k]
+NOINL static void products(const float* vb, const float* g, float* mb, int64_t R, int64_t C, int64_t K,
+                           int64_t tw) {
+  for (int64_t r = 0; r < R; ++r) {
+    const float* V = vb + r * tw * C;
+    const float* G = g + r * C * K;
+    float* M = mb + r * tw * K;
+    int64_t k0 = 0;
+    for (; k0 + 64 <= K; k0 += 64) micro_rows<4>(V, G + k0, M + k0, tw, C, K);
+    for (; k0 + 32 <= K; k0 += 32) micro_rows<2>(V, G + k0, M + k0, tw, C, K);
+    for (; k0 < K; k0 += 16) micro_rows<1>(V, G + k0, M + k0, tw, C, K);
+  }
+}
+
+// output transform of a row of tiles, 16 output channels per vector: yb[mi][col][k]
+template <int NA, int MO>
+NOINL static void output_row(const float* mb, float* yb, const float* at1, const float* at2,
+                             const float* bias, int64_t K, int64_t tw, int64_t wo_pad) {
+  for (int64_t q = 0; q < tw; ++q)
+    for (int64_t k0 = 0; k0 < K; k0 += 16) {
+      v16 t[NA][MO];  // t[u][mj] = sum_v M[u][v] at2[mj][v], then out[mi][mj] = sum_u at1[mi][u] t[u][mj]
+      for (int u = 0; u < NA; ++u) {
+        v16 m[NA];
+        for (int v = 0; v < NA; ++v) m[v] = ld(mb + ((u * NA + v) * tw + q) * K + k0);
+        for (int mj = 0; mj < MO; ++mj) {
+          v16 s = at2[mj * NA] * m[0];
+          for (int v = 1; v < NA; ++v) s += at2[mj * NA + v] * m[v];
+          t[u][mj] = s;
+        }
+      }
+      const v16 b0 = bias ? ld(bias + k0) : v16{};
+      for (int mi = 0; mi < MO; ++mi)
+        for (int mj = 0; mj < MO; ++mj) {
+          v16 s = b0;
+          for (int u = 0; u < NA; ++u) s += at1[mi * NA + u] * t[u][mj];
+          st(yb + (mi * wo_pad + q * MO + mj) * K + k0, s);
+        }
+    }
+}
+
+// channels-last output rows back to (K, Ho, Wo); yb has room for whole blocks of 16 columns
+template <int MO>
+NOINL static void scatter_rows(const float* yb, float* yout, int64_t K, int64_t Ho, int64_t Wo,
+                               int64_t ti, int64_t wo_pad) {
+  for (int64_t mi = 0; mi < MO; ++mi) {
+    const int64_t row = ti * MO + mi;
+    if (row >= Ho) break;
+    for (int64_t k0 = 0; k0 < K; k0 += 16)
+      for (int64_t col0 = 0; col0 < Wo; col0 += 16) {
+        v16 r[16];
+        for (int j = 0; j < 16; ++j) r[j] = ld(yb + (mi * wo_pad + col0 + j) * K + k0);
+        transpose16(r);
+        float* o = yout + (k0 * Ho + row) * Wo + col0;
+        if (col0 + 16 <= Wo) {
+          for (int kk = 0; kk < 16; ++kk) st(o + kk * Ho * Wo, r[kk]);
+        } else {
+          for (int kk = 0; kk < 16; ++kk) {
+            float tmp[16];
+            st(tmp, r[kk]);
+            for (int64_t j = 0; j < Wo - col0; ++j) o[kk * Ho * Wo + j] = tmp[j];
+          }
+        }
+      }
+  }
+}
+
+// ask for the next task's new input rows and its output rows while this task computes
+template <int NA, int MO>
+static inline void prefetch_rows(const float* x, float* y, int64_t task, int64_t C, int64_t H, int64_t W,
+                                 int64_t K, int64_t Ho, int64_t Wo, int64_t th, int64_t top) {
+  const int64_t n = task / th, ti = task % th;
+  const int64_t first = ti == 0 ? 0 : NA - MO;  // rows the previous task did not read
+  for (int64_t i = first; i < NA; ++i) {
+    const int64_t row = ti * MO + i - top;
+    if (row < 0 || row >= H) continue;
+    for (int64_t c = 0; c < C; ++c) {
+      const char* p = reinterpret_cast<const char*>(x + ((n * C + c) * H + row) * W);
+      for (int64_t b = 0; b < W * 4; b += 64) __builtin_prefetch(p + b, 0, 2);
+    }
+  }
+  for (int64_t mi = 0; mi < MO && ti * MO + mi < Ho; ++mi)
+    for (int64_t k = 0; k < K; ++k) {
+      const char* p = reinterpret_cast<const char*>(y + ((n * K + k) * Ho + ti * MO + mi) * Wo);
+      for (int64_t b = 0; b < Wo * 4; b += 64) __builtin_prefetch(p + b, 1, 2);
+    }
+}
+
 template <int NA, int MO>
 static void fused_kernel(const float* x, const float* g, const float* bt1, const float* bt2,
                          const float* at1, const float* at2, const float* bias, float* y,
                          int64_t N, int64_t C, int64_t H, int64_t W, int64_t K, int64_t Ho, int64_t Wo,
                          int64_t top, int64_t left, int64_t th, int64_t tw) {
   constexpr int R = NA * NA;
-  const int64_t wt = (tw - 1) * MO + NA, wo_pad = tw * MO;
+  const int64_t wt = (tw - 1) * MO + NA, wo_pad = (tw * MO + 15) / 16 * 16;
   at::parallel_for(0, N * th, 1, [&](int64_t begin, int64_t end) {
     std::vector<float> xb(NA * wt * C), vb(R * tw * C), mb(R * tw * K), yb(MO * wo_pad * K);
     for (int64_t task = begin; task < end; ++task) {
       const int64_t n = task / th, ti = task % th;
-      // 1. the NA input rows of this row of tiles, channels last, zero padded
-      const float* xin = x + n * C * H * W;
-      for (int64_t i = 0; i < NA; ++i) {
-        const int64_t row = ti * MO + i - top;
-        float* dst = xb.data() + i * wt * C;
-        if (row < 0 || row >= H) { std::fill(dst, dst + wt * C, 0.f); continue; }
-        for (int64_t c0 = 0; c0 < C; c0 += 16)
-          for (int64_t w = 0; w < wt; ++w) {
-            const int64_t col = w - left;
-            float* o = dst + w * C + c0;
-            if (col < 0 || col >= W) { for (int cc = 0; cc < 16; ++cc) o[cc] = 0.f; continue; }
-            const float* s = xin + (c0 * H + row) * W + col;
-            for (int cc = 0; cc < 16; ++cc) o[cc] = s[cc * H * W];
-          }
-      }
-      // 2. data transform, 16 channels per vector: V[r][q][c]
-      for (int64_t q = 0; q < tw; ++q)
-        for (int64_t c0 = 0; c0 < C; c0 += 16) {
-          v16 t[NA][NA];
-          for (int u = 0; u < NA; ++u)
-            for (int j = 0; j < NA; ++j) {
-              v16 s = v16{};
-              for (int i = 0; i < NA; ++i) {
-                const float b = bt1[u * NA + i];
-                if (b != 0.f) s += b * ld(xb.data() + (i * wt + q * MO + j) * C + c0);
-              }
-              t[u][j] = s;
-            }
-          for (int u = 0; u < NA; ++u)
-            for (int v = 0; v < NA; ++v) {
-              v16 s = v16{};
-              for (int j = 0; j < NA; ++j) {
-                const float b = bt2[v * NA + j];
-                if (b != 0.f) s += b * t[u][j];
-              }
-              st(vb.data() + ((u * NA + v) * tw + q) * C + c0, s);
-            }
-        }
-      // 3. the R channel products: M[r][q][k] = sum_c V[r][q][c] G[r][c][k]
-      for (int r = 0; r < R; ++r) {
-        const float* V = vb.data() + r * tw * C;
-        const float* G = g + r * C * K;
-        float* M = mb.data() + r * tw * K;
-        int64_t k0 = 0;
-        for (; k0 + 64 <= K; k0 += 64) micro_rows<4>(V, G + k0, M + k0, tw, C, K);
-        for (; k0 + 32 <= K; k0 += 32) micro_rows<2>(V, G + k0, M + k0, tw, C, K);
-        for (; k0 < K; k0 += 16) micro_rows<1>(V, G + k0, M + k0, tw, C, K);
-      }
-      // 4. output transform, 16 output channels per vector: yb[mi][col][k]
-      for (int64_t q = 0; q < tw; ++q)
-        for (int64_t k0 = 0; k0 < K; k0 += 16) {
-          v16 t[NA][MO];
-          for (int u = 0; u < NA; ++u)
-            for (int mj = 0; mj < MO; ++mj) {
-              v16 s = v16{};
-              for (int v = 0; v < NA; ++v) {
-                const float a = at2[mj * NA + v];
-                if (a != 0.f) s += a * ld(mb.data() + ((u * NA + v) * tw + q) * K + k0);
-              }
-              t[u][mj] = s;
-            }
-          const v16 b0 = bias ? ld(bias + k0) : v16{};
-          for (int mi = 0; mi < MO; ++mi)
-            for (int mj = 0; mj < MO; ++mj) {
-              v16 s = b0;
-              for (int u = 0; u < NA; ++u) {
-                const float a = at1[mi * NA + u];
-                if (a != 0.f) s += a * t[u][mj];
-              }
-              st(yb.data() + (mi * wo_pad + q * MO + mj) * K + k0, s);
-            }
-        }
-      // 5. channels-last rows back to (N, K, Ho, Wo)
-      float* yout = y + n * K * Ho * Wo;
-      for (int64_t mi = 0; mi < MO; ++mi) {
-        const int64_t row = ti * MO + mi;
-        if (row >= Ho) break;
-        for (int64_t k0 = 0; k0 < K; k0 += 16)
-          for (int64_t col = 0; col < Wo; ++col) {
-            const float* s = yb.data() + (mi * wo_pad + col) * K + k0;
-            float* o = yout + (k0 * Ho + row) * Wo + col;
-            for (int kk = 0; kk < 16; ++kk) o[kk * Ho * Wo] = s[kk];
-          }
-      }
+      gather_rows<NA, MO>(x + n * C * H * W, xb.data(), C, H, W, ti, top, left, wt);
+      if (task + 1 < end) prefetch_rows<NA, MO>(x, y, task + 1, C, H, W, K, Ho, Wo, th, top);
+      data_row<NA, MO>(xb.data(), vb.data(), bt1, bt2, C, tw, wt);
+      products(vb.data(), g, mb.data(), R, C, K, tw);
+      output_row<NA, MO>(mb.data(), yb.data(), at1, at2, bias, K, tw, wo_pad);
+      scatter_rows<MO>(yb.data(), y + n * K * Ho * Wo, K, Ho, Wo, ti, wo_pad);
     }
   });
 }
@@ -377,7 +467,7 @@ def load():
                 from torch.utils.cpp_extension import load_inline
 
                 _module = load_inline(
-                    name="bilinear_winograd_cpu_v7",
+                    name="bilinear_winograd_cpu_v10",
                     cpp_sources=[_SOURCE],
                     functions=["data_transform", "output_transform", "winograd_forward", "winograd_fused"],
                     extra_cflags=["-O3", "-march=native", "-fopenmp"],
