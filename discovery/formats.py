@@ -165,6 +165,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, exclusive: bool = F
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; give the usual mode
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -177,6 +178,12 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, exclusive: bool = F
         if os.path.exists(tmp):
             os.unlink(tmp)
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def save_json(scheme: Scheme, path: str | os.PathLike, exclusive: bool = False) -> Path:

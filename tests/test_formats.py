@@ -1,4 +1,5 @@
 import io
+import os
 import json
 import pickle
 import zipfile
@@ -171,3 +172,14 @@ def test_writing_onto_a_directory_is_refused_cleanly(tmp_path):
     with pytest.raises(InvalidInputError, match="is a directory"):
         save_json(strassen(), tmp_path)
     assert [p.name for p in tmp_path.iterdir()] == []
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    import stat
+
+    mask = os.umask(0o022)
+    try:
+        path = save_json(strassen(), tmp_path / "s.json")
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
