@@ -11,9 +11,20 @@ pass over cache-resident rows of tiles:
 * :func:`output_transform` reads ``M = G~ @ D`` of shape ``(R, K, P)`` once
   and writes the cropped output ``(N, K, Ho, Wo)`` plus bias, ``A1^T M A2``.
 
-The channel sums in between are one ``torch.bmm``.  The kernels are compiled
-on first use with :func:`torch.utils.cpp_extension.load_inline` (needs a C++
-compiler; cached by torch between runs), so they are opt-in:
+The channel sums in between are one ``torch.bmm``.
+
+For float32 with channel counts divisible by 16 and 6x6 (F(4x4, 3x3)) or
+4x4 (F(2x2, 3x3)) tiles, :func:`winograd_fused` does the whole layer in one
+parallel region instead, one task per (image, row of tiles): the row's input
+is transposed to channels-last (16x16 register transposes), transformed with
+16 channels per vector, multiplied by the cached filters ``(R, C, K)`` with a
+register-blocked 7x64 micro-kernel, output-transformed and transposed back,
+so that everything a task touches stays in the core's L2 cache.  Other
+cases use :func:`winograd_forward` or the separate transforms.
+
+The kernels are compiled on first use with
+:func:`torch.utils.cpp_extension.load_inline` (needs a C++ compiler; cached
+by torch between runs), so they are opt-in:
 ``WinogradConv2d(..., backend="cpp")``.
 """
 
@@ -208,7 +219,7 @@ void winograd_forward(torch::Tensor x, torch::Tensor g, torch::Tensor bt1, torch
 // register-blocked micro-kernel into M[R][tiles][K], output-transformed into a
 // channels-last row buffer and transposed into y.  Everything a task touches
 // (about 0.4 MB plus G) stays in the core's L2 cache.
-#define NOINL __attribute__((noinline))
+#define NOINL __attribute__((noinline))  // keeps the stages apart in profiles
 typedef float v16 __attribute__((vector_size(64)));
 typedef float v16u __attribute__((vector_size(64), aligned(4)));
 
