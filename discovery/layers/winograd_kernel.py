@@ -39,7 +39,9 @@ _SOURCE = r"""
 #include <ATen/Parallel.h>
 #include <algorithm>
 #include <vector>
+#if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
+#endif
 
 template <typename T>
 static void data_kernel(const T* x, T* d, const T* bt1, const T* bt2,
@@ -228,21 +230,34 @@ static inline void st(float* p, v16 v) { *reinterpret_cast<v16u*>(p) = v; }
 static inline v16 splat(float s) { return v16{s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s}; }
 
 typedef int v16i __attribute__((vector_size(64)));
+#if defined(__clang__)
+#define SHUF(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
+#else
+#define SHUF(a, b, ...) __builtin_shuffle(a, b, v16i{__VA_ARGS__})
+#endif
 
 // r[i][l] <- r[l][i]: swap off-diagonal blocks of 8, 4, 2, 1
 static inline void transpose16(v16* r) {
-  { const v16i ma = {0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23}, mb = {8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31};
-    for (int i = 0; i < 16; ++i) if (!(i & 8)) { const v16 a = r[i], b = r[i + 8];
-      r[i] = __builtin_shuffle(a, b, ma); r[i + 8] = __builtin_shuffle(a, b, mb); } }
-  { const v16i ma = {0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27}, mb = {4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31};
-    for (int i = 0; i < 16; ++i) if (!(i & 4)) { const v16 a = r[i], b = r[i + 4];
-      r[i] = __builtin_shuffle(a, b, ma); r[i + 4] = __builtin_shuffle(a, b, mb); } }
-  { const v16i ma = {0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29}, mb = {2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31};
-    for (int i = 0; i < 16; ++i) if (!(i & 2)) { const v16 a = r[i], b = r[i + 2];
-      r[i] = __builtin_shuffle(a, b, ma); r[i + 2] = __builtin_shuffle(a, b, mb); } }
-  { const v16i ma = {0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30}, mb = {1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31};
-    for (int i = 0; i < 16; ++i) if (!(i & 1)) { const v16 a = r[i], b = r[i + 1];
-      r[i] = __builtin_shuffle(a, b, ma); r[i + 1] = __builtin_shuffle(a, b, mb); } }
+  for (int i = 0; i < 16; ++i) if (!(i & 8)) {
+    const v16 a = r[i], b = r[i + 8];
+    r[i] = SHUF(a, b, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+    r[i + 8] = SHUF(a, b, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+  }
+  for (int i = 0; i < 16; ++i) if (!(i & 4)) {
+    const v16 a = r[i], b = r[i + 4];
+    r[i] = SHUF(a, b, 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27);
+    r[i + 4] = SHUF(a, b, 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31);
+  }
+  for (int i = 0; i < 16; ++i) if (!(i & 2)) {
+    const v16 a = r[i], b = r[i + 2];
+    r[i] = SHUF(a, b, 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29);
+    r[i + 2] = SHUF(a, b, 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31);
+  }
+  for (int i = 0; i < 16; ++i) if (!(i & 1)) {
+    const v16 a = r[i], b = r[i + 1];
+    r[i] = SHUF(a, b, 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30);
+    r[i + 1] = SHUF(a, b, 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31);
+  }
 }
 
 template <int TT, int NK>
