@@ -17,6 +17,7 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from discovery.checks import check_problem_rank
 from discovery.errors import InvalidInputError
 from discovery.problems import Problem
 from discovery.progress import ProgressCallback
@@ -122,10 +123,7 @@ def search(
     **options
         Engine-specific options.
     """
-    if not isinstance(problem, Problem):
-        raise InvalidInputError(f"problem must be a Problem, got {type(problem).__name__}")
-    if isinstance(rank, bool) or not isinstance(rank, int) or rank < 1:
-        raise InvalidInputError(f"rank must be a positive integer, got {rank!r}")
+    check_problem_rank(problem, rank)
     if time_limit is not None and not time_limit > 0:
         raise InvalidInputError(f"time limit must be positive, got {time_limit!r}")
     run = engine_function(engine)

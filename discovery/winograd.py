@@ -283,7 +283,6 @@ def _factor_2d(scheme: Scheme) -> tuple[Scheme, Scheme] | None:
         s2 = Scheme(correlation(m2, r2), u2, v2, w2, "Q")
         # T1' (x) T2' = T1 (x) T2 forces T1' = c T1 and T2' = T2 / c.
         t1 = np.einsum("ka,kb,kc->abc", s1.U, s1.V, s1.W)
-        t2 = np.einsum("ka,kb,kc->abc", s2.U, s2.V, s2.W)
         want1 = s1.problem.tensor()
         idx = tuple(np.argwhere(want1 != 0)[0])
         c = Fraction(t1[idx]) / int(want1[idx]) if t1[idx] != 0 else None

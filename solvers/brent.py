@@ -39,6 +39,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from discovery.coefficients import COEFFICIENT_SETS, exact
+from discovery.checks import check_problem_rank
 from discovery.errors import InvalidInputError
 from discovery.problems import Problem
 from discovery.progress import ProgressCallback, ProgressEvent
@@ -264,11 +265,7 @@ def build_model(
     >>> bm.free, bm.symmetry_breaking
     (10, True)
     """
-    if not isinstance(problem, Problem):
-        raise InvalidInputError(f"problem must be a Problem, got {type(problem).__name__}")
-    if isinstance(rank, bool) or not isinstance(rank, (int, np.integer)) or rank < 1:
-        raise InvalidInputError(f"rank must be a positive integer, got {rank!r}")
-    rank = int(rank)
+    rank = check_problem_rank(problem, rank)
     if field not in ("Z", "Q", "F2"):
         raise InvalidInputError(f"field must be Z, Q or F2, got {field!r}")
     dom = Domain((Fraction(0), Fraction(1)), 1, "F2") if field == "F2" else as_domain(domain)

@@ -25,6 +25,7 @@ import time
 from fractions import Fraction
 from typing import Any, Optional
 
+from discovery.checks import check_problem_rank, positive_int
 from discovery.errors import InfeasibleError, InvalidInputError, NotFoundError
 from discovery.problems import Problem
 from discovery.progress import ProgressCallback, ProgressEvent
@@ -37,14 +38,10 @@ __all__ = ["run", "solve"]
 
 
 def _validate(problem: Problem, rank: Any, time_limit: Any, workers: Any) -> None:
-    if not isinstance(problem, Problem):
-        raise InvalidInputError(f"problem must be a Problem, got {type(problem).__name__}")
-    if isinstance(rank, bool) or not isinstance(rank, int) or rank < 1:
-        raise InvalidInputError(f"rank must be a positive integer, got {rank!r}")
+    check_problem_rank(problem, rank)
     if time_limit is not None and not (isinstance(time_limit, (int, float)) and time_limit > 0):
         raise InvalidInputError(f"time limit must be a positive number of seconds, got {time_limit!r}")
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise InvalidInputError(f"workers must be a positive integer, got {workers!r}")
+    positive_int(workers, "workers")
 
 
 def _nogood(model_f2, scheme_f2: Scheme, bm) -> None:

@@ -27,6 +27,7 @@ import datetime
 import time
 from typing import Any, Optional, Sequence
 
+from discovery.checks import check_problem_rank
 from discovery.errors import InvalidInputError
 from discovery.problems import Problem
 from discovery.progress import ProgressCallback, ProgressEvent
@@ -103,10 +104,7 @@ def run(
     """
     from verify import verify_exact
 
-    if not isinstance(problem, Problem):
-        raise InvalidInputError(f"problem must be a Problem, got {type(problem).__name__}")
-    if isinstance(rank, bool) or not isinstance(rank, int) or rank < 1:
-        raise InvalidInputError(f"rank must be a positive integer, got {rank!r}")
+    rank = check_problem_rank(problem, rank)
     dom = coefficients if coefficients is not None else domain
     routes = tuple(routes) if routes is not None else DEFAULT_ROUTES
     unknown = [r for r in routes if r not in ("cpsat", "flip", "lm", "spn")]

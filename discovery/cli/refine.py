@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from discovery.cli.common import err, out, positive_float, progress_bar, problem_arg, non_negative_int
+from discovery.cli.common import non_negative_int, out, positive_float, problem_arg, progress_bar
 from discovery.errors import InvalidInputError
 from discovery.formats import load_scheme
 

@@ -40,6 +40,7 @@ from typing import Any, Optional
 import numpy as np
 
 from discovery.errors import InvalidInputError
+from discovery.checks import positive_int
 from discovery.problems import Problem
 from discovery.progress import ProgressCallback, ProgressEvent
 from discovery.random import as_generator, as_seed
@@ -475,12 +476,7 @@ def _start_scheme(problem: Problem, start: Any, field: str) -> Scheme:
     return start
 
 
-def _positive(value: Any, name: str, allow_none: bool = False) -> Optional[int]:
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise InvalidInputError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+_positive = positive_int
 
 
 def run(

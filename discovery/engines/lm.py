@@ -33,10 +33,11 @@ import numpy as np
 from scipy import sparse
 from scipy.optimize import least_squares
 
+from discovery.checks import check_problem_rank, positive_int
 from discovery.errors import InvalidInputError
 from discovery.problems import Problem
 from discovery.progress import ProgressCallback, ProgressEvent
-from discovery.random import as_generator, as_seed
+from discovery.random import as_seed
 from discovery.scheme import Scheme
 from discovery.search import NearMiss, SearchResult
 
@@ -207,7 +208,6 @@ def _round_phase(f: TensorResidual, x: np.ndarray, grid: np.ndarray, *, dense: b
                  snap: float = 0.15, iterations: int = 200, deadline: Optional[float] = None):
     """Drive entries onto the grid: growing pull, fixing entries near grid values."""
     free = np.ones(f.n, dtype=bool)
-    fixed_x = x.copy()
     for mu in (0.01, 0.03, 0.1, 0.3, 1.0, 3.0):
         near = np.abs(x - round_to_domain(x, grid)) < snap
         newly = free & near
@@ -286,22 +286,16 @@ def run(
     from solvers.brent import as_domain
     from verify import verify_exact, wrong_entries
 
-    if not isinstance(problem, Problem):
-        raise InvalidInputError(f"problem must be a Problem, got {type(problem).__name__}")
-    if isinstance(rank, bool) or not isinstance(rank, int) or rank < 1:
-        raise InvalidInputError(f"rank must be a positive integer, got {rank!r}")
-    if restarts is not None and (isinstance(restarts, bool) or not isinstance(restarts, int) or restarts < 1):
-        raise InvalidInputError(f"restarts must be a positive integer, got {restarts!r}")
+    rank = check_problem_rank(problem, rank)
+    restarts = positive_int(restarts, "restarts", allow_none=True)
     if time_limit is not None and (isinstance(time_limit, bool) or not isinstance(time_limit, (int, float))
                                    or not time_limit > 0):
         raise InvalidInputError(f"time limit must be positive, got {time_limit!r}")
-    if isinstance(max_schemes, bool) or not isinstance(max_schemes, int) or max_schemes < 1:
-        raise InvalidInputError(f"max_schemes must be a positive integer, got {max_schemes!r}")
+    max_schemes = positive_int(max_schemes, "max_schemes")
     dom = as_domain(coefficients if coefficients is not None else domain)
     grid = np.array([float(v) for v in dom.values])
     if restarts is None and time_limit is None:
         restarts = 10
-    rng = as_generator(seed)
     int_seed = as_seed(seed)
     t0 = time.perf_counter()
     result = SearchResult(problem=problem, rank=rank, engine="lm",

@@ -295,7 +295,6 @@ def _train_batch(cfg: Config, rank: int, T: torch.Tensor, indices: list[int], se
     device, dtype = T.device, T.dtype
     nx, ny, nz = T.shape
     n = nx + ny + nz
-    B = len(indices)
     values = grid(cfg.coefficients, dtype=dtype, device=device)
     gens = [_restart_generator(seed, i, device) for i in indices]
     # the three factors of every restart live in one packed tensor P = [U | V | W]

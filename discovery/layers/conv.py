@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from discovery.checks import positive_int
 from discovery.errors import InvalidInputError
 from discovery.layers.matmul import MultiplicationCount, checked_scheme
 from discovery.problems import Correlation2D
@@ -193,8 +194,7 @@ class WinogradConv2d(nn.Module):
     ):
         super().__init__()
         for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise InvalidInputError(f"{name} must be a positive integer, got {value!r}")
+            positive_int(value, name)
         kernel = _pair(kernel_size, "kernel_size")
         if _pair(stride, "stride") != (1, 1):
             raise InvalidInputError(f"WinogradConv2d computes stride 1 only, got stride {stride!r}")

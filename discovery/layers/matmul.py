@@ -30,15 +30,16 @@ changes), as StrassenNets does at inference time.
 """
 
 
-from typing import Dict, List, NamedTuple, Optional, Tuple
+from typing import Dict, List, NamedTuple, Tuple
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from discovery.checks import positive_int
 from discovery.errors import InvalidInputError, NotExactError
-from discovery.problems import MatMul, Problem
+from discovery.problems import MatMul
 from discovery.scheme import Scheme
 
 __all__ = ["FastMatmul", "FastLinear", "MultiplicationCount", "checked_scheme"]
@@ -483,8 +484,7 @@ class FastLinear(nn.Module):
     ):
         super().__init__()
         for name, value in (("in_features", in_features), ("out_features", out_features)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise InvalidInputError(f"{name} must be a positive integer, got {value!r}")
+            positive_int(value, name)
         scheme = checked_scheme(scheme, MatMul, "FastLinear")
         self.scheme = scheme
         p = scheme.problem
