@@ -18,7 +18,7 @@ import hashlib
 import json
 from fractions import Fraction
 from types import MappingProxyType
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -313,7 +313,3 @@ class Scheme:
 
     def __repr__(self) -> str:
         return f"<rank-{self.rank} Scheme for {self._problem.kind} {self._problem.spec} over {self._field}>"
-
-
-def _rows(mat: Sequence) -> list[list]:
-    return [list(row) for row in mat]

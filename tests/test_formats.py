@@ -1,7 +1,6 @@
 import io
 import os
 import json
-import pickle
 import zipfile
 from fractions import Fraction
 

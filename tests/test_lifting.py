@@ -6,7 +6,6 @@ from discovery.errors import InvalidInputError
 from discovery.known import strassen, strassen_winograd
 from discovery.ops import standard_scheme
 from discovery.problems import matmul
-from discovery.search import search
 from solvers.lifting import hensel_lift, lift, lift_signs, mod2_image, rational_reconstruction
 from verify import verify_all
 
