@@ -18,7 +18,7 @@ import numpy as np
 
 from discovery.errors import InvalidInputError
 
-__all__ = ["exact", "from_float", "to_json", "common_denominator", "COEFFICIENT_SETS", "coefficient_set"]
+__all__ = ["exact", "from_float", "mod2", "to_json", "common_denominator", "COEFFICIENT_SETS", "coefficient_set"]
 
 _RATIONAL = re.compile(r"^\s*([+-]?\d+)\s*(?:/\s*(\d+)\s*)?$")
 
@@ -127,6 +127,21 @@ def from_float(value: float, where: str = "coefficient", max_denominator: int = 
             f"{where}: {f!r} is not an exact rational with denominator <= {max_denominator}"
         )
     return int(frac) if frac.denominator == 1 else frac
+
+
+def mod2(value: int | Fraction) -> int:
+    """The image of an exact coefficient in F2 (odd denominators only).
+
+    Examples
+    --------
+    >>> mod2(3), mod2(Fraction(1, 3)), mod2(-2)
+    (1, 1, 0)
+    """
+    if isinstance(value, Fraction):
+        if value.denominator % 2 == 0:
+            raise InvalidInputError(f"coefficient {value} has an even denominator: no image mod 2")
+        return (value.numerator * pow(value.denominator, -1, 2)) % 2
+    return int(value) % 2
 
 
 def to_json(value: int | Fraction) -> int | str:

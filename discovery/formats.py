@@ -35,7 +35,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from discovery.coefficients import from_float, to_json
+from discovery.coefficients import from_float, mod2, to_json
 from discovery.errors import InvalidInputError, SchemeFormatError, UnsafePickleError
 from discovery.problems import MatMul, matmul, problem_from_dict
 from discovery.scheme import Scheme
@@ -372,7 +372,7 @@ def load_alphatensor(path: str | os.PathLike, field: str | None = None) -> list[
                 chosen = "Z" if all(isinstance(x, int) for x in values) else "Q"
             if chosen == "F2":
                 try:
-                    u, v, W = ([[_mod2(x) for x in row] for row in mat] for mat in (u, v, W))
+                    u, v, W = ([[mod2(x) for x in row] for row in mat] for mat in (u, v, W))
                 except InvalidInputError as exc:
                     raise SchemeFormatError(f"{where}: {exc}") from None
             meta = {"provenance": {"engine": "import", "source": Path(path).name, "format": "alphatensor", "key": key}}
@@ -381,14 +381,6 @@ def load_alphatensor(path: str | os.PathLike, field: str | None = None) -> list[
             except InvalidInputError as exc:
                 raise SchemeFormatError(f"{where}: {exc}") from None
     return schemes
-
-
-def _mod2(x) -> int:
-    if isinstance(x, Fraction):
-        if x.denominator % 2 == 0:
-            raise InvalidInputError(f"coefficient {x} has no image mod 2")
-        return x.numerator % 2
-    return int(x) % 2
 
 
 def save_alphatensor(schemes: Iterable[Scheme], path: str | os.PathLike) -> Path:

@@ -13,10 +13,10 @@ matmul symmetries are derived from the trilinear form
 
 from __future__ import annotations
 
-from fractions import Fraction
 
 import numpy as np
 
+from discovery.coefficients import mod2
 from discovery.errors import InvalidInputError, NotExactError
 from discovery.problems import MatMul, Problem, matmul
 from discovery.scheme import Scheme
@@ -186,15 +186,7 @@ def to_field(scheme: Scheme, field: str) -> Scheme:
     meta = dict(scheme.meta)
     meta["converted_from"] = scheme.field
     if field == "F2":
-
-        def red(v):
-            if isinstance(v, Fraction):
-                if v.denominator % 2 == 0:
-                    raise InvalidInputError(f"coefficient {v} has an even denominator: no image mod 2")
-                return (v.numerator * pow(v.denominator, -1, 2)) % 2
-            return int(v) % 2
-
-        U, V, W = (np.vectorize(red, otypes=[object])(m) for m in scheme.factors)
+        U, V, W = (np.vectorize(mod2, otypes=[object])(m) for m in scheme.factors)
         return Scheme(scheme.problem, U, V, W, "F2", meta)
     if scheme.field == "F2":
         u, v, w = (np.asarray(m, dtype=np.int64) for m in scheme.factors)
