@@ -33,6 +33,7 @@ from discovery.random import as_seed
 from discovery.scheme import Scheme
 from discovery.search import SearchResult
 from solvers.brent import as_domain, build_model, flattening_rank, solve_model
+from solvers.lifting import lift_with_parities
 
 __all__ = ["run", "solve"]
 
@@ -75,9 +76,7 @@ def _mod2_strategy(problem, rank, domain, *, time_limit, seed, workers, callback
         tried += 1
         f2 = out.scheme
         left = None if time_limit is None else max(0.05, time_limit - (time.perf_counter() - start))
-        restrictions = [[[odd if v else even for v in row] for row in mat.tolist()] for mat in f2.factors]
-        lm = build_model(problem, rank, domain, entry_values=restrictions, symmetry_breaking=False)
-        lifted = solve_model(lm, time_limit=left, workers=workers, seed=seed)
+        lifted = lift_with_parities(f2, odd, even, domain, time_limit=left, workers=workers, seed=seed)
         if callback is not None:
             callback(ProgressEvent("cpsat", done=tried, found=int(lifted.status == "found"),
                                    message=f"F2 solution {tried}: lift {lifted.status}"))

@@ -32,7 +32,7 @@ from discovery.progress import ProgressCallback, ProgressEvent
 from discovery.scheme import Scheme
 from solvers.brent import build_model, solve_model
 
-__all__ = ["LiftResult", "lift", "lift_signs", "lift_parity", "hensel_lift", "rational_reconstruction", "mod2_image"]
+__all__ = ["LiftResult", "lift", "lift_signs", "lift_parity", "lift_with_parities", "hensel_lift", "rational_reconstruction", "mod2_image"]
 
 
 @dataclass
@@ -101,7 +101,13 @@ def _check_f2(scheme: Scheme) -> None:
         raise InvalidInputError(f"the F2 scheme is not exact mod 2: {result.reason}")
 
 
-def _lift_cpsat(scheme: Scheme, odd, even, domain, time_limit, seed, workers, callback):
+def lift_with_parities(scheme: Scheme, odd, even, domain, *, time_limit: Optional[float] = None,
+                       seed: int = 0, workers: int = 1, callback: Optional[ProgressCallback] = None):
+    """CP-SAT over ``domain`` with every entry's parity fixed by the F2 scheme.
+
+    Entries that are 1 mod 2 take a value of ``odd``, entries that are 0 a
+    value of ``even``.  Returns the :class:`~solvers.brent.SolveOutcome`.
+    """
     restrictions = [
         [[odd if v else even for v in row] for row in mat.tolist()] for mat in scheme.factors
     ]
@@ -123,14 +129,16 @@ def lift_signs(scheme: Scheme, *, time_limit: Optional[float] = 30.0, seed: int 
     'found'
     """
     _check_f2(scheme)
-    return _lift_cpsat(scheme, (-1, 1), (0,), "ternary", time_limit, seed, workers, callback)
+    return lift_with_parities(scheme, (-1, 1), (0,), "ternary", time_limit=time_limit, seed=seed, workers=workers,
+                              callback=callback)
 
 
 def lift_parity(scheme: Scheme, *, time_limit: Optional[float] = 30.0, seed: int = 0, workers: int = 1,
                 callback: Optional[ProgressCallback] = None):
     """Lift with odd entries in {-1, 1} and even entries in {-2, 0, 2} (CP-SAT)."""
     _check_f2(scheme)
-    return _lift_cpsat(scheme, (-1, 1), (-2, 0, 2), "int2", time_limit, seed, workers, callback)
+    return lift_with_parities(scheme, (-1, 1), (-2, 0, 2), "int2", time_limit=time_limit, seed=seed,
+                              workers=workers, callback=callback)
 
 
 # ------------------------------------------------------------------ Hensel
