@@ -33,9 +33,9 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
-from discovery import catalog  # noqa: E402
-from discovery.known import strassen, strassen_winograd  # noqa: E402
-from discovery.problems import matmul  # noqa: E402
+from discovery.io import catalog  # noqa: E402
+from discovery.algebra.literature import strassen, strassen_winograd  # noqa: E402
+from discovery.core.problems import matmul  # noqa: E402
 from discovery.search import search  # noqa: E402
 from solvers.lifting import lift, mod2_image  # noqa: E402
 from solvers.refine import refine  # noqa: E402

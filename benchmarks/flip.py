@@ -40,9 +40,9 @@ CASES = [((2, 2, 2), 7), ((2, 2, 3), 11), ((2, 3, 3), 15), ((3, 3, 3), 23)]
 
 
 def case_row(shape, rank, field, args, options, save):
-    from discovery import catalog
+    from discovery.io import catalog
     from discovery.engines.flip import run
-    from discovery.problems import matmul
+    from discovery.core.problems import matmul
 
     problem = matmul(*shape)
     firsts, seconds, flips, distinct = [], 0.0, 0, set()
@@ -69,9 +69,9 @@ def case_row(shape, rank, field, args, options, save):
 
 def stretch_rows(args):
     from discovery.engines.flip import run
-    from discovery.known import strassen
-    from discovery.ops import kron, standard_scheme
-    from discovery.problems import matmul
+    from discovery.algebra.literature import strassen
+    from discovery.algebra.ops import kron, standard_scheme
+    from discovery.core.problems import matmul
 
     rows = []
     strassen_x_standard = kron(strassen(), standard_scheme(matmul(2, 2, 2)))

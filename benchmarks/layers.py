@@ -38,9 +38,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from discovery.known import strassen, strassen_winograd  # noqa: E402
+from discovery.algebra.literature import strassen, strassen_winograd  # noqa: E402
 from discovery.layers import FastLinear, FastMatmul, WinogradConv2d, winograd_kernel  # noqa: E402
-from discovery.winograd import best_known  # noqa: E402
+from discovery.winograd.cooktoom import best_known  # noqa: E402
 
 F64 = torch.float64
 

@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 
 from discovery.engines import spn  # noqa: E402
-from discovery.problems import parse_problem  # noqa: E402
+from discovery.core.problems import parse_problem  # noqa: E402
 
 # (problem, rank, coefficients, loss, quantizer label, restarts, batch, extra options)
 ROWS = [
@@ -112,7 +112,7 @@ def main(argv=None) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(measured, indent=2) + "\n")
     if args.plot:
-        from discovery.plots import plot_success
+        from discovery.cli.plots import plot_success
 
         plot_success([dict(r, label=f"{r['problem']} r{r['rank']} {r['coefficients']} {r['loss']} {r['quantizer']}")
                       for r in measured],

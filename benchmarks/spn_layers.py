@@ -1,6 +1,6 @@
 """StrassenNets layers and generated code: measured tables.
 
-1. The digits study (:mod:`discovery.spn_train`): full-precision CNN vs SPN
+1. The digits study (:mod:`discovery.experiments.spn_training`): full-precision CNN vs SPN
    CNNs at several budgets r / c_out, with distillation -- accuracy,
    multiplications, additions, size and energy per image -- plus the
    accuracy-vs-cost plot.
@@ -26,13 +26,13 @@ sys.path.insert(0, str(ROOT))
 
 
 def codegen_table() -> list[str]:
-    from discovery.catalog import load_all
-    from discovery.codegen import fewest_additions, plan
-    from discovery.known import strassen, strassen_winograd
-    from discovery.problems import matmul
+    from discovery.io.catalog import load_all
+    from discovery.codegen.generate import fewest_additions, plan
+    from discovery.algebra.literature import strassen, strassen_winograd
+    from discovery.core.problems import matmul
 
-    rows = [("Strassen 1969 (discovery.known)", strassen()),
-            ("Strassen-Winograd (discovery.known)", strassen_winograd())]
+    rows = [("Strassen 1969 (discovery.algebra.literature)", strassen()),
+            ("Strassen-Winograd (discovery.algebra.literature)", strassen_winograd())]
     wanted = {matmul(2, 2, 2).slug: 7, matmul(3, 3, 3).slug: 23}
     for path, scheme in load_all():
         if wanted.get(scheme.problem.slug) == scheme.rank:
@@ -58,8 +58,10 @@ def codegen_table() -> list[str]:
 def digits_tables(budgets, epochs, a_only, seeds, plot, eliminate) -> list[str]:
     import torch
 
-    from discovery.costs import energy_pj
-    from discovery.spn_train import Schedule, digits_study, format_study, plot_study
+    from discovery.codegen.costs import energy_pj
+    from discovery.cli.plots import plot_study
+    from discovery.cli.train_spn import format_study
+    from discovery.experiments.spn_training import Schedule, digits_study
 
     torch.set_num_threads(1)
     schedule = Schedule(full=epochs, quantized=epochs, a_only=a_only)

@@ -10,9 +10,9 @@ import time
 
 import numpy as np
 
-from discovery.known import strassen
-from discovery.ops import kron, standard_scheme
-from discovery.problems import correlation2d, matmul
+from discovery.algebra.literature import strassen
+from discovery.algebra.ops import kron, standard_scheme
+from discovery.core.problems import correlation2d, matmul
 from verify import verify_exact, verify_numeric, verify_symbolic
 
 

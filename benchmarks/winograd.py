@@ -11,9 +11,9 @@ Prints, in one run:
    interpolation points each found scheme corresponds to: the gradient
    engine ``spn`` over the dyadic set, the ``cpsat`` engine over the dyadic
    set and over {0, ±1/2, ±1}, and the ``cooktoom`` engine: a real least-squares search plus point
-   snapping (:func:`discovery.cooktoom.discover`).  Goal: each <= 60 s.
+   snapping (:func:`discovery.engines.cooktoom.discover`).  Goal: each <= 60 s.
 2. The float32 error of F(4,3) with the point set the toolkit picks
-   (:func:`discovery.accuracy.rank_point_sets`) against {0, ±1, 1/2, -2},
+   (:func:`discovery.winograd.accuracy.rank_point_sets`) against {0, ±1, 1/2, -2},
    measured in the same run.  Goal: within 1.2x.
 3. Symbolic verification time of F(6x6,3x3).  Goal: <= 30 s.
 4. The point-set rankings of F(4,3) and F(6,3).
@@ -33,13 +33,13 @@ import time
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
-from discovery.accuracy import measure_error, rank_point_sets  # noqa: E402
-from discovery.cooktoom import cook_toom, identify  # noqa: E402
-from discovery.cse import transform_costs  # noqa: E402
-from discovery.errors import BilinearError  # noqa: E402
-from discovery.problems import correlation  # noqa: E402
+from discovery.winograd.accuracy import measure_error, rank_point_sets  # noqa: E402
+from discovery.winograd.cooktoom import cook_toom, identify  # noqa: E402
+from discovery.codegen.cse import transform_costs  # noqa: E402
+from discovery.core.errors import BilinearError  # noqa: E402
+from discovery.core.problems import correlation  # noqa: E402
 from discovery.search import search  # noqa: E402
-from discovery.winograd import best_known  # noqa: E402
+from discovery.winograd.cooktoom import best_known  # noqa: E402
 from verify import verify_exact, verify_symbolic  # noqa: E402
 
 PUBLISHED = {(4, 3): "0,1,-1,1/2,-2", (6, 3): "0,1,-1,1/2,-1/2,2,-2"}

@@ -1,21 +1,36 @@
 """bilinear-discovery: find, prove and ship fast bilinear algorithms.
 
-The core types live here: problems (:mod:`discovery.problems`), the exact
-:class:`~discovery.scheme.Scheme`, file formats, operations on schemes and the
-catalog.  Search engines, layers and the CLI build on them.
+The package is layered; each subpackage imports only the ones below it::
+
+    cli  ->  experiments  ->  layers  ->  codegen  ->  campaign  ->  search
+         ->  engines  ->  solvers  ->  winograd  ->  io  ->  verify
+         ->  algebra  ->  core
+
+(``solvers`` and ``verify`` are top-level packages beside ``discovery``.)
+The core names -- problems, :class:`Scheme`, the exceptions -- are imported
+here; the higher layers are reached as attributes on first use
+(``from discovery import catalog`` gives :mod:`discovery.io.catalog`), so
+that importing the core never loads the solvers, torch or sympy.
+
+Examples
+--------
+>>> from discovery import matmul, catalog
+>>> catalog.find(matmul(2, 2, 2))[0].rank
+7
 """
 
-from discovery.errors import (
+import importlib as _importlib
+
+from discovery.core import (
     BilinearError,
     InfeasibleError,
     InvalidInputError,
     NotExactError,
     NotFoundError,
+    Problem,
+    Scheme,
     SchemeFormatError,
     UnsafePickleError,
-)
-from discovery.problems import (
-    Problem,
     correlation,
     correlation2d,
     matmul,
@@ -24,9 +39,28 @@ from discovery.problems import (
     problem_from_dict,
     tensor,
 )
-from discovery.scheme import Scheme
 
 __version__ = "0.1.0"
+
+#: Short names for modules of the higher layers, resolved on first access.
+_LAZY = {
+    "catalog": "discovery.io.catalog",
+    "formats": "discovery.io.formats",
+    "ops": "discovery.algebra.ops",
+    "literature": "discovery.algebra.literature",
+    "search": "discovery.search",
+    "engines": "discovery.engines",
+}
+
+
+def __getattr__(name):
+    """Resolve the short names of :data:`_LAZY` (PEP 562)."""
+    try:
+        module = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'discovery' has no attribute {name!r}") from None
+    return _importlib.import_module(module)
+
 
 __all__ = [
     "BilinearError",
@@ -45,4 +79,5 @@ __all__ = [
     "polymul",
     "problem_from_dict",
     "tensor",
+    "__version__",
 ]

@@ -3,5 +3,5 @@ exact solves, lifting from F2 to Z, and the ``auto`` pipeline.
 
 Modules: :mod:`solvers.brent` (the model), :mod:`solvers.cpsat` (the engine),
 :mod:`solvers.refine`, :mod:`solvers.alternating`, :mod:`solvers.lifting`,
-:mod:`solvers.pipeline`.
+:mod:`discovery.search.auto`.
 """

@@ -20,8 +20,8 @@ from typing import Any, Optional
 import numpy as np
 import sympy
 
-from discovery.errors import InvalidInputError
-from discovery.scheme import Scheme
+from discovery.core.errors import InvalidInputError
+from discovery.core.scheme import Scheme
 from solvers.brent import build_model, solve_model
 
 __all__ = ["solve_factor", "alternate"]
@@ -85,7 +85,7 @@ def solve_factor(
 
     Examples
     --------
-    >>> from discovery.known import strassen
+    >>> from discovery.algebra.literature import strassen
     >>> s = strassen()
     >>> broken = s.replace(W=[[0] * 4 for _ in range(7)])
     >>> solve_factor(broken, "W") == s
@@ -124,7 +124,7 @@ def alternate(
 
     Examples
     --------
-    >>> from discovery.known import strassen
+    >>> from discovery.algebra.literature import strassen
     >>> s = strassen()
     >>> U = [list(row) for row in s.U.tolist()]; U[0][0] = -1
     >>> fixed = alternate(s.replace(U=U))

@@ -1,7 +1,7 @@
 """The Brent equations as a CP-SAT model.
 
 A rank-R scheme ``(U, V, W)`` for a tensor ``T`` solves the *Brent equations*
-(see :mod:`discovery.problems` for the index conventions)::
+(see :mod:`discovery.core.problems` for the index conventions)::
 
     sum_r U[r, a] * V[r, b] * W[r, c] == T[a, b, c]     for every (a, b, c)
 
@@ -38,12 +38,12 @@ from typing import Any, Optional, Sequence
 import numpy as np
 from ortools.sat.python import cp_model
 
-from discovery.coefficients import COEFFICIENT_SETS, exact
-from discovery.checks import check_problem_rank
-from discovery.errors import InvalidInputError
-from discovery.problems import Problem
-from discovery.progress import ProgressCallback, ProgressEvent
-from discovery.scheme import Scheme
+from discovery.core.coefficients import COEFFICIENT_SETS, exact
+from discovery.core.checks import check_problem_rank
+from discovery.core.errors import InvalidInputError
+from discovery.core.problems import Problem
+from discovery.core.progress import ProgressCallback, ProgressEvent
+from discovery.core.scheme import Scheme
 
 __all__ = [
     "Domain",
@@ -104,7 +104,7 @@ def as_domain(domain: Any = "ternary") -> Domain:
     >>> as_domain([])
     Traceback (most recent call last):
     ...
-    discovery.errors.InvalidInputError: coefficient domain is empty
+    discovery.core.errors.InvalidInputError: coefficient domain is empty
     """
     if isinstance(domain, Domain):
         return domain
@@ -138,7 +138,7 @@ def flattening_rank(problem: Problem) -> int:
 
     Examples
     --------
-    >>> from discovery.problems import matmul
+    >>> from discovery.core.problems import matmul
     >>> flattening_rank(matmul(2, 2, 2))
     4
     """
@@ -260,7 +260,7 @@ def build_model(
 
     Examples
     --------
-    >>> from discovery.problems import matmul
+    >>> from discovery.core.problems import matmul
     >>> bm = build_model(matmul(1, 1, 2), 2)
     >>> bm.free, bm.symmetry_breaking
     (10, True)
@@ -614,13 +614,13 @@ def solve_model(
     seed : int
         ``random_seed``.
     callback : callable, optional
-        Receives a :class:`~discovery.progress.ProgressEvent` per solution.
+        Receives a :class:`~discovery.core.progress.ProgressEvent` per solution.
     parameters : dict, optional
         Further ``SatParameters`` fields, set by name.
 
     Examples
     --------
-    >>> from discovery.problems import matmul
+    >>> from discovery.core.problems import matmul
     >>> out = solve_model(build_model(matmul(1, 1, 2), 1))
     >>> out.status
     'infeasible'

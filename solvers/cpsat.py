@@ -1,4 +1,4 @@
-"""The ``cpsat`` engine: exact schemes from scratch with OR-tools CP-SAT.
+"""Exact schemes from scratch with OR-tools CP-SAT (the solver behind the ``cpsat`` engine).
 
 Two strategies:
 
@@ -20,22 +20,22 @@ The outcome is ``"found"``, ``"infeasible"`` -- only when CP-SAT proved it
 
 from __future__ import annotations
 
-import datetime
 import time
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Optional
 
-from discovery.checks import check_problem_rank, positive_int
-from discovery.errors import InfeasibleError, InvalidInputError, NotFoundError
-from discovery.problems import Problem
-from discovery.progress import ProgressCallback, ProgressEvent
-from discovery.random import as_seed
-from discovery.scheme import Scheme
-from discovery.search import SearchResult
+from discovery.core.checks import check_problem_rank, positive_int
+from discovery.core.errors import InfeasibleError, InvalidInputError, NotFoundError
+from discovery.core.problems import Problem
+from discovery.core.progress import ProgressCallback, ProgressEvent
+from discovery.core.seeds import as_seed
+from discovery.core.scheme import Scheme
 from solvers.brent import as_domain, build_model, flattening_rank, solve_model
 from solvers.lifting import lift_with_parities
+from verify import verify_exact
 
-__all__ = ["run", "solve"]
+__all__ = ["CpsatOutcome", "solve_rank", "solve"]
 
 
 def _validate(problem: Problem, rank: Any, time_limit: Any, workers: Any) -> None:
@@ -87,59 +87,70 @@ def _mod2_strategy(problem, rank, domain, *, time_limit, seed, workers, callback
         _nogood(bm.model, f2, bm)
 
 
-def run(
+@dataclass
+class CpsatOutcome:
+    """What :func:`solve_rank` decided.
+
+    ``status`` is ``"found"`` (``scheme`` holds a verified scheme),
+    ``"infeasible"`` (``proof`` says how it was proved) or ``"unknown"``
+    (time out, nothing proved).  ``info`` holds solver statistics.
+    """
+
+    status: str
+    scheme: Optional[Scheme] = None
+    proof: Optional[str] = None
+    seconds: float = 0.0
+    domain: Any = None
+    strategy: str = ""
+    info: dict = field(default_factory=dict)
+
+
+def solve_rank(
     problem: Problem,
     rank: int,
+    domain: Any = "ternary",
     *,
-    seed: Any = 0,
-    time_limit: Optional[float] = None,
-    callback: Optional[ProgressCallback] = None,
-    domain: Any = None,
-    coefficients: Any = None,
-    workers: int = 1,
-    hint: Optional[Scheme] = None,
     strategy: str = "auto",
+    time_limit: Optional[float] = None,
+    workers: int = 1,
+    seed: Any = 0,
+    hint: Optional[Scheme] = None,
     symmetry_breaking: Optional[bool] = None,
-    **ignored: Any,
-) -> SearchResult:
-    """Solve the Brent equations for ``problem`` at ``rank`` with CP-SAT.
+    callback: Optional[ProgressCallback] = None,
+) -> CpsatOutcome:
+    """Solve the Brent equations for ``problem`` at ``rank`` over ``domain``.
 
     Parameters
     ----------
     problem : Problem
     rank : int
-    seed : int
-        CP-SAT ``random_seed`` (with ``workers=1`` the run is deterministic).
+    domain : str, Domain or values
+        The coefficient domain (``"ternary"`` by default).
+    strategy : {"auto", "mod2", "direct"}
+        ``auto`` is ``mod2`` for integer domains containing -1, 0, 1 (and no
+        hint), ``direct`` otherwise.
     time_limit : float, optional
         Seconds; no limit when None.
-    callback : callable, optional
-        Receives :class:`~discovery.progress.ProgressEvent` objects.
-    domain, coefficients : str or values
-        The coefficient domain (same meaning; ``"ternary"`` by default).
     workers : int
-        CP-SAT ``num_workers``.
+        CP-SAT ``num_workers`` (1 is deterministic for a seed).
+    seed : int
+        CP-SAT ``random_seed``.
     hint : Scheme, optional
         Warm start (direct strategy).
-    strategy : {"auto", "mod2", "direct"}
-    **ignored
-        Options of other engines, accepted and ignored.
-
-    Returns
-    -------
-    SearchResult
-        ``status`` "found" (one verified scheme), "infeasible" (proved) or
-        "not_found".
+    symmetry_breaking : bool, optional
+        Direct strategy: default on for unconstrained models.
+    callback : callable, optional
+        Receives :class:`~discovery.core.progress.ProgressEvent` objects.
 
     Examples
     --------
-    >>> from discovery.problems import matmul
-    >>> run(matmul(2, 2, 2), 7, time_limit=20).status
+    >>> from discovery.core.problems import matmul
+    >>> solve_rank(matmul(2, 2, 2), 7, time_limit=20).status
     'found'
-    >>> res = run(matmul(2, 2, 2), 3)
-    >>> res.status, res.options["proof"]
+    >>> out = solve_rank(matmul(2, 2, 2), 3)
+    >>> out.status, out.proof
     ('infeasible', 'flattening rank 4 > 3')
     """
-    domain = coefficients if domain is None else domain
     dom = as_domain("ternary" if domain is None else domain)
     _validate(problem, rank, time_limit, workers)
     if strategy not in ("auto", "mod2", "direct"):
@@ -148,25 +159,22 @@ def run(
         raise InvalidInputError("hint must be a scheme of the same problem and rank")
     int_seed = as_seed(seed)
     start = time.perf_counter()
-    options = {"domain": dom.name if dom.name != "custom" else [str(v) for v in dom.values],
-               "workers": workers, "strategy": strategy}
-    result = SearchResult(problem=problem, rank=rank, engine="cpsat", options=options)
+    name = dom.name if dom.name != "custom" else [str(v) for v in dom.values]
     lower = flattening_rank(problem)
     if rank < lower:
-        result.status = "infeasible"
-        result.options["proof"] = f"flattening rank {lower} > {rank}"
-        result.wall_seconds = time.perf_counter() - start
-        return result
+        return CpsatOutcome("infeasible", proof=f"flattening rank {lower} > {rank}",
+                            seconds=time.perf_counter() - start, domain=name, strategy=strategy)
     integral = dom.scale == 1 and {Fraction(-1), Fraction(0), Fraction(1)} <= set(dom.values)
     use_mod2 = strategy == "mod2" or (strategy == "auto" and integral and hint is None)
     if strategy == "mod2" and not integral:
         raise InvalidInputError("the mod2 strategy needs an integer domain containing -1, 0 and 1")
+    proof = None
     if use_mod2:
         status, scheme, info = _mod2_strategy(problem, rank, dom, time_limit=time_limit, seed=int_seed,
                                               workers=workers, callback=callback,
                                               lift_domain=tuple(int(v) for v in dom.values))
-        result.options.update(info)
-        result.options["strategy"] = "mod2"
+        proof = info.pop("proof", None)
+        used = "mod2"
     else:
         bm = build_model(problem, rank, dom, symmetry_breaking=symmetry_breaking)
         if hint is not None:
@@ -174,33 +182,20 @@ def run(
         out = solve_model(bm, time_limit=time_limit, workers=workers, seed=int_seed, callback=callback)
         status = {"found": "found", "infeasible": "infeasible"}.get(out.status, "not_found")
         scheme = out.scheme
-        result.options["strategy"] = "direct"
-        result.options["solver_status"] = out.solver_status
+        info = {"solver_status": out.solver_status}
+        used = "direct"
         if status == "infeasible":
-            result.options["proof"] = "CP-SAT" + (" with symmetry breaking" if bm.symmetry_breaking else "")
-    result.wall_seconds = time.perf_counter() - start
-    result.status = status
+            proof = "CP-SAT" + (" with symmetry breaking" if bm.symmetry_breaking else "")
+    seconds = time.perf_counter() - start
     if scheme is not None:
-        from verify import verify_exact
-
         check = verify_exact(scheme)
         if not check.ok:  # pragma: no cover - would be a bug in the model
             raise RuntimeError(f"CP-SAT returned a wrong scheme: {check.reason}")
-        scheme = scheme.with_meta(provenance={
-            "engine": "cpsat", "seed": int_seed, "seconds": round(result.wall_seconds, 3),
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "domain": result.options["domain"], "strategy": result.options["strategy"],
-        })
-        result.schemes.append(scheme)
-        result.exact = 1
-        result.first_exact_seconds = result.wall_seconds
-    if callback is not None:
-        callback(ProgressEvent("cpsat", done=1, total=1, found=result.exact, message=result.status))
-    return result
+    return CpsatOutcome("unknown" if status == "not_found" else status, scheme, proof, seconds, name, used, info)
 
 
-def solve(problem: Problem, rank: int, **options: Any) -> Scheme:
-    """Functional form of :func:`run`: return the scheme or raise.
+def solve(problem: Problem, rank: int, domain: Any = "ternary", **options: Any) -> Scheme:
+    """Functional form of :func:`solve_rank`: return the scheme or raise.
 
     Raises
     ------
@@ -211,18 +206,18 @@ def solve(problem: Problem, rank: int, **options: Any) -> Scheme:
 
     Examples
     --------
-    >>> from discovery.problems import matmul
+    >>> from discovery.core.problems import matmul
     >>> solve(matmul(1, 1, 2), 2).rank
     2
     >>> solve(matmul(1, 1, 2), 1)
     Traceback (most recent call last):
     ...
-    discovery.errors.InfeasibleError: no rank-1 scheme for 1x1x2 over ternary: flattening rank 2 > 1
+    discovery.core.errors.InfeasibleError: no rank-1 scheme for 1x1x2 over ternary: flattening rank 2 > 1
     """
-    result = run(problem, rank, **options)
-    if result.status == "found":
-        return result.schemes[0]
-    what = f"rank-{rank} scheme for {problem.spec} over {result.options['domain']}"
-    if result.status == "infeasible":
-        raise InfeasibleError(f"no {what}: {result.options.get('proof', 'CP-SAT')}")
-    raise NotFoundError(f"no {what} found in {result.wall_seconds:.1f}s (nothing proved)")
+    out = solve_rank(problem, rank, domain, **options)
+    if out.status == "found":
+        return out.scheme
+    what = f"rank-{rank} scheme for {problem.spec} over {out.domain}"
+    if out.status == "infeasible":
+        raise InfeasibleError(f"no {what}: {out.proof}")
+    raise NotFoundError(f"no {what} found in {out.seconds:.1f}s (nothing proved)")

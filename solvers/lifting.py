@@ -27,10 +27,13 @@ from typing import Optional
 
 import numpy as np
 
-from discovery.errors import InvalidInputError
-from discovery.progress import ProgressCallback, ProgressEvent
-from discovery.scheme import Scheme
+from discovery.core.errors import InvalidInputError
+from discovery.core.progress import ProgressCallback, ProgressEvent
+from discovery.core.scheme import Scheme
+from discovery.algebra.ops import to_field
+from discovery.algebra.tensor import brent_jacobian, reconstruct
 from solvers.brent import build_model, solve_model
+from verify import verify_exact
 
 __all__ = ["LiftResult", "lift", "lift_signs", "lift_parity", "lift_with_parities", "hensel_lift", "rational_reconstruction", "mod2_image"]
 
@@ -80,12 +83,10 @@ def mod2_image(scheme: Scheme) -> Scheme:
 
     Examples
     --------
-    >>> from discovery.known import strassen
+    >>> from discovery.algebra.literature import strassen
     >>> mod2_image(strassen()).field
     'F2'
     """
-    from discovery.ops import to_field
-
     return to_field(scheme, "F2")
 
 
@@ -94,8 +95,6 @@ def _check_f2(scheme: Scheme) -> None:
         raise InvalidInputError(f"expected a Scheme, got {type(scheme).__name__}")
     if scheme.field != "F2":
         raise InvalidInputError(f"lifting needs an F2 scheme, got one over {scheme.field}")
-    from verify import verify_exact
-
     result = verify_exact(scheme)
     if not result.ok:
         raise InvalidInputError(f"the F2 scheme is not exact mod 2: {result.reason}")
@@ -124,7 +123,7 @@ def lift_signs(scheme: Scheme, *, time_limit: Optional[float] = 30.0, seed: int 
 
     Examples
     --------
-    >>> from discovery.known import strassen
+    >>> from discovery.algebra.literature import strassen
     >>> lift_signs(mod2_image(strassen())).status
     'found'
     """
@@ -201,8 +200,8 @@ def hensel_lift(scheme: Scheme, *, bits: int = 40, time_limit: Optional[float] =
 
     Examples
     --------
-    >>> from discovery.ops import standard_scheme, to_field
-    >>> from discovery.problems import matmul
+    >>> from discovery.algebra.ops import standard_scheme, to_field
+    >>> from discovery.core.problems import matmul
     >>> hensel_lift(to_field(standard_scheme(matmul(1, 2, 1)), "F2")).field
     'Z'
     """
@@ -218,16 +217,12 @@ def hensel_lift(scheme: Scheme, *, bits: int = 40, time_limit: Optional[float] =
         if time_limit is not None and time.perf_counter() - start > time_limit:
             return None
         u, v, w = x
-        rec = np.einsum("ra,rb,rc->abc", u, v, w)
+        rec = reconstruct(u, v, w)
         f = (rec - t)
         rhs = np.array([(-int(e) // modulus) % 2 for e in f.ravel()], dtype=np.int64)
         um, vm, wm = (np.vectorize(lambda e: int(e) % 2, otypes=[np.int64])(m) for m in x)
         # Jacobian mod 2: d/dU[r,a] of entry (a,b,c) = V[r,b] W[r,c], etc.
-        eye = [np.eye(n, dtype=np.int64) for n in (nx, ny, nz)]
-        ju = np.einsum("ai,rb,rc->abcri", eye[0], vm, wm).reshape(nx * ny * nz, R * nx)
-        jv = np.einsum("ra,bi,rc->abcri", um, eye[1], wm).reshape(nx * ny * nz, R * ny)
-        jw = np.einsum("ra,rb,ci->abcri", um, vm, eye[2]).reshape(nx * ny * nz, R * nz)
-        jac = np.concatenate([ju, jv, jw], axis=1) % 2
+        jac = brent_jacobian(um, vm, wm) % 2
         if not rhs.any():
             delta = np.zeros(jac.shape[1], dtype=np.int64)
         else:
@@ -257,8 +252,6 @@ def _reconstruct(problem, x, modulus, meta) -> Optional[Scheme]:
     field_ = "Z" if all(v.denominator == 1 for m in mats for v in m.ravel()) else "Q"
     mats = [np.vectorize(lambda v: int(v) if v.denominator == 1 else v, otypes=[object])(m) for m in mats]
     candidate = Scheme(problem, *mats, field=field_, meta=dict(meta))
-    from verify import verify_exact
-
     return candidate if verify_exact(candidate).ok else None
 
 
@@ -294,7 +287,7 @@ def lift(
 
     Examples
     --------
-    >>> from discovery.known import strassen
+    >>> from discovery.algebra.literature import strassen
     >>> res = lift(mod2_image(strassen()))
     >>> res.status, res.method, res.scheme.field
     ('lifted', 'signs', 'Z')

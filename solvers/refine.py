@@ -26,11 +26,14 @@ from typing import Any, Optional
 
 import numpy as np
 
-from discovery.errors import InvalidInputError, NotFoundError
-from discovery.progress import ProgressCallback, ProgressEvent
-from discovery.random import as_generator, as_seed
-from discovery.scheme import Scheme
+from discovery.core.errors import InvalidInputError, NotFoundError
+from discovery.core.progress import ProgressCallback, ProgressEvent
+from discovery.core.seeds import as_generator, as_seed
+from discovery.core.scheme import Scheme
+from discovery.algebra.tensor import reconstruct
 from solvers.brent import as_domain, build_model, solve_model
+from solvers.alternating import alternate
+from verify import residual, verify_exact, wrong_entries
 
 __all__ = ["RefineResult", "suspicion", "greedy_descent", "refine", "refine_or_raise"]
 
@@ -57,8 +60,6 @@ class RefineResult:
 
 
 def _wrong_mask(scheme: Scheme) -> np.ndarray:
-    from verify import residual
-
     res = residual(scheme)
     return np.vectorize(lambda v: v != 0, otypes=[bool])(res) if res.dtype == object else res != 0
 
@@ -72,7 +73,7 @@ def suspicion(scheme: Scheme, approx: Optional[tuple] = None) -> list[np.ndarray
 
     Examples
     --------
-    >>> from discovery.known import strassen
+    >>> from discovery.algebra.literature import strassen
     >>> s = strassen()
     >>> U = [list(r) for r in s.U.tolist()]; U[2][3] = 1
     >>> scores = suspicion(s.replace(U=U))
@@ -106,7 +107,7 @@ def greedy_descent(scheme: Scheme, domain: Any = "ternary", max_moves: int = 100
 
     Examples
     --------
-    >>> from discovery.known import strassen
+    >>> from discovery.algebra.literature import strassen
     >>> s = strassen()
     >>> W = [list(r) for r in s.W.tolist()]; W[3][0] = 0
     >>> greedy_descent(s.replace(W=W)) == s
@@ -124,7 +125,7 @@ def greedy_descent(scheme: Scheme, domain: Any = "ternary", max_moves: int = 100
     perms = [(0, 1, 2), (1, 0, 2), (2, 0, 1)]  # factor f's index first
     for _ in range(max_moves):
         u, v, w = mats
-        err = np.einsum("ra,rb,rc->abc", u, v, w) - t
+        err = reconstruct(u, v, w) - t
         wrong = np.count_nonzero(err)
         if wrong == 0:
             break
@@ -193,7 +194,7 @@ def refine(
 
     Examples
     --------
-    >>> from discovery.known import strassen
+    >>> from discovery.algebra.literature import strassen
     >>> s = strassen()
     >>> U = [list(r) for r in s.U.tolist()]; U[0][0] = 0; U[4][1] = -1
     >>> res = refine(s.replace(U=U), time_limit=20, use_alternating=False)
@@ -207,8 +208,6 @@ def refine(
     if time_limit is not None and not time_limit > 0:
         raise InvalidInputError(f"time limit must be positive, got {time_limit!r}")
     dom = as_domain(domain)
-    from verify import verify_exact, wrong_entries
-
     t0 = time.perf_counter()
     rng = as_generator(seed)
     int_seed = as_seed(seed)
@@ -239,8 +238,6 @@ def refine(
         return None if time_limit is None else time_limit - (time.perf_counter() - t0)
 
     if use_alternating:
-        from solvers.alternating import alternate
-
         got = alternate(scheme, over="Q", time_limit=min(10.0, left() or 10.0))
         if got is not None and (set(Fraction(v) for m in got.factors for v in m.ravel()) <= set(dom.values)):
             return finish(got, "alternating")

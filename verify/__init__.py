@@ -19,8 +19,8 @@ def verify_all(scheme, symbolic: bool = True) -> Verification:
 
     Examples
     --------
-    >>> from discovery.ops import standard_scheme
-    >>> from discovery.problems import matmul
+    >>> from discovery.algebra.ops import standard_scheme
+    >>> from discovery.core.problems import matmul
     >>> verify_all(standard_scheme(matmul(2, 2, 2))).ok
     True
     """

@@ -12,8 +12,8 @@ from fractions import Fraction
 
 import numpy as np
 
-from discovery.errors import NotExactError
-from discovery.scheme import Scheme
+from discovery.core.errors import NotExactError
+from discovery.core.scheme import Scheme
 from verify.result import Verification
 
 __all__ = ["reconstruct_scaled", "residual", "wrong_entries", "verify_exact", "check_exact"]
@@ -53,8 +53,8 @@ def residual(scheme: Scheme) -> np.ndarray:
 
     Examples
     --------
-    >>> from discovery.ops import standard_scheme
-    >>> from discovery.problems import matmul
+    >>> from discovery.algebra.ops import standard_scheme
+    >>> from discovery.core.problems import matmul
     >>> int(abs(residual(standard_scheme(matmul(2, 2, 2)))).sum())
     0
     """
@@ -88,8 +88,8 @@ def verify_exact(scheme: Scheme) -> Verification:
 
     Examples
     --------
-    >>> from discovery.ops import standard_scheme
-    >>> from discovery.problems import matmul
+    >>> from discovery.algebra.ops import standard_scheme
+    >>> from discovery.core.problems import matmul
     >>> s = standard_scheme(matmul(2, 2, 2))
     >>> verify_exact(s).ok
     True

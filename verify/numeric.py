@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from discovery.random import as_generator
-from discovery.scheme import Scheme
+from discovery.core.seeds import as_generator
+from discovery.core.scheme import Scheme
 from verify.result import Verification
 
 __all__ = ["numeric_error", "verify_numeric"]
@@ -26,8 +26,8 @@ def numeric_error(scheme: Scheme, dtype: str = "float64", samples: int = 256, se
 
     Examples
     --------
-    >>> from discovery.ops import standard_scheme
-    >>> from discovery.problems import matmul
+    >>> from discovery.algebra.ops import standard_scheme
+    >>> from discovery.core.problems import matmul
     >>> numeric_error(standard_scheme(matmul(3, 3, 3))) < 1e-14
     True
     """
@@ -55,8 +55,8 @@ def verify_numeric(scheme: Scheme, dtype: str = "float64", tolerance: float | No
 
     Examples
     --------
-    >>> from discovery.ops import standard_scheme
-    >>> from discovery.problems import correlation
+    >>> from discovery.algebra.ops import standard_scheme
+    >>> from discovery.core.problems import correlation
     >>> verify_numeric(standard_scheme(correlation(2, 3)), "float32").ok
     True
     """

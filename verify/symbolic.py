@@ -2,7 +2,7 @@
 
 The algorithm is applied to symbolic operands (``x0, x1, ...`` and ``y0, ...``)
 and each output polynomial is compared with the one the problem's *definition*
-gives (:meth:`discovery.problems.Problem.direct`: ``A @ B``, the correlation
+gives (:meth:`discovery.core.problems.Problem.direct`: ``A @ B``, the correlation
 sum, ...), not with the tensor.  Polynomials are sympy's sparse ring elements
 (``sympy.polys.rings``) over QQ, or GF(2) for F2 schemes, which keeps large
 cases such as F(6x6, 3x3) fast.
@@ -14,7 +14,7 @@ import numpy as np
 from sympy import GF, QQ
 from sympy.polys.rings import ring
 
-from discovery.scheme import Scheme
+from discovery.core.scheme import Scheme
 from verify.result import Verification
 
 __all__ = ["symbolic_outputs", "verify_symbolic"]
@@ -75,8 +75,8 @@ def verify_symbolic(scheme: Scheme) -> Verification:
 
     Examples
     --------
-    >>> from discovery.ops import standard_scheme
-    >>> from discovery.problems import correlation
+    >>> from discovery.algebra.ops import standard_scheme
+    >>> from discovery.core.problems import correlation
     >>> s = standard_scheme(correlation(2, 3))
     >>> verify_symbolic(s).ok
     True

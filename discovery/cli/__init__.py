@@ -13,7 +13,7 @@ import importlib
 import sys
 from typing import Sequence
 
-from discovery.errors import BilinearError
+from discovery.core.errors import BilinearError
 
 #: Sub-command modules, in the order ``bilinear --help`` lists them.
 COMMANDS = [

@@ -9,9 +9,9 @@ from typing import Iterator, Optional
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from discovery.errors import InvalidInputError
-from discovery.problems import Problem, parse_problem
-from discovery.progress import ProgressCallback, ProgressEvent
+from discovery.core.errors import InvalidInputError
+from discovery.core.problems import Problem, parse_problem
+from discovery.core.progress import ProgressCallback, ProgressEvent
 
 #: stdout for results, stderr for progress and warnings.
 out = Console(highlight=False, soft_wrap=True)
@@ -70,7 +70,7 @@ def warn(message: str) -> None:
 
 @contextlib.contextmanager
 def progress_bar(description: str, total: Optional[int] = None, enabled: bool = True) -> Iterator[ProgressCallback]:
-    """A rich progress bar fed by :class:`~discovery.progress.ProgressEvent` callbacks.
+    """A rich progress bar fed by :class:`~discovery.core.progress.ProgressEvent` callbacks.
 
     Shows units done, exact schemes found and the best loss so far.
     """

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 
 from discovery.cli.common import warn
-from discovery.errors import InvalidInputError
-from discovery.formats import dumps, load_scheme, save_alphatensor, save_json
+from discovery.core.errors import InvalidInputError
+from discovery.io.formats import dumps, load_scheme, save_alphatensor, save_json
 
 NAME = "export"
 HELP = "write a scheme in another format (alphatensor .npz, json)"

@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 
 from discovery.cli.common import err
-from discovery.errors import InvalidInputError
-from discovery.codegen import generate, plan
-from discovery.formats import atomic_write_bytes
+from discovery.core.errors import InvalidInputError
+from discovery.codegen.generate import generate, plan
+from discovery.io.formats import atomic_write_bytes
 
 
 def _write(scheme, args, language: str) -> None:

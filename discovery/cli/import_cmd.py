@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from discovery import catalog
+from discovery.io import catalog
 from discovery.cli.common import err, out
-from discovery.formats import load_alphatensor, load_json
+from discovery.io.formats import load_alphatensor, load_json
 
 NAME = "import"
 HELP = "import schemes from another format into a catalog folder (each is verified first)"

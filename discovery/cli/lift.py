@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from discovery.cli.common import non_negative_int, out, positive_float, progress_bar
-from discovery.formats import load_scheme
+from discovery.io.formats import load_scheme
 
 NAME = "lift"
 HELP = "lift an F2 scheme (or the mod-2 image of a Z scheme) to Z; exit 0 lifted, 1 not lifted, 2 bad input"
@@ -20,11 +20,11 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from discovery.catalog import save
+    from discovery.io.catalog import save
     from solvers.lifting import lift, mod2_image
 
     scheme = load_scheme(args.file)
-    from discovery.errors import InvalidInputError
+    from discovery.core.errors import InvalidInputError
     from verify import verify_exact
 
     if not args.no_save and args.out is not None and Path(args.out).exists() and not Path(args.out).is_dir():

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from rich.table import Table
 
-from discovery.catalog import default_root, index
+from discovery.io.catalog import default_root, index
 from discovery.cli.common import out
-from discovery.errors import InvalidInputError
+from discovery.core.errors import InvalidInputError
 
 NAME = "list"
 HELP = "list the catalog of verified schemes"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from discovery.cli.common import non_negative_int, out, positive_float, problem_arg, progress_bar
-from discovery.errors import InvalidInputError
-from discovery.formats import load_scheme
+from discovery.core.errors import InvalidInputError
+from discovery.io.formats import load_scheme
 
 NAME = "refine"
 HELP = "refine a (possibly wrong) scheme file to an exact one with CP-SAT; exit 0 exact, 1 not found, 2 bad input"
@@ -36,7 +36,7 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from discovery.catalog import save
+    from discovery.io.catalog import save
     from solvers.refine import refine
 
     dom = domain_arg(args.domain)

@@ -21,9 +21,9 @@ import os
 import time
 from pathlib import Path
 
-from discovery import catalog
+from discovery.io import catalog
 from discovery.cli.common import out, positive_float, positive_int, non_negative_int, problem_arg, progress_bar, warn
-from discovery.errors import InvalidInputError
+from discovery.core.errors import InvalidInputError
 from discovery.search import ENGINES, engine_function, search
 
 NAME = "search"

@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 from discovery.cli.common import out
-from discovery.formats import load_scheme
-from discovery.formulas import format_scheme
+from discovery.cli.plots import add_plot_argument, plot_section
+from discovery.cli.sections import costs_section, winograd_section
+from discovery.io.formats import load_scheme
+from discovery.codegen.formulas import format_scheme
 
 NAME = "show"
 HELP = "print a scheme as formulas (products, then outputs) with its costs"
 
-#: Extra sections other modules add: functions (scheme, args) -> list of lines.
-SECTIONS = []
-from discovery.costs import show_section  # noqa: E402
-
-SECTIONS.append(show_section)
-#: Extra arguments other modules add: functions (parser) -> None.
-ARGUMENTS = []
-from discovery.plots import add_plot_argument, plot_section  # noqa: E402
-
-ARGUMENTS.append(add_plot_argument)
-SECTIONS.append(plot_section)
+#: The sections printed after the header: functions (scheme, args) -> list of lines.
+SECTIONS = [costs_section, plot_section, winograd_section]
+#: Extra arguments the sections need: functions (parser) -> None.
+ARGUMENTS = [add_plot_argument]
 
 
 def add_arguments(p) -> None:
@@ -55,14 +50,3 @@ def run(args) -> int:
     out.print(format_scheme(scheme), markup=False)
     return 0
 
-
-def _winograd_section(scheme, args) -> list[str]:
-    """Costs, Aᵀ/G/Bᵀ and measured accuracy for correlation schemes."""
-    if scheme.problem.kind not in ("correlation", "correlation2d"):
-        return []
-    from discovery.accuracy import show_section
-
-    return show_section(scheme, args)
-
-
-SECTIONS.append(_winograd_section)

@@ -12,13 +12,29 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Sequence
 
 from discovery.cli.common import out, positive_float, positive_int, non_negative_int, progress_bar
-from discovery.errors import InvalidInputError
-from discovery.plots import plot_path
+from discovery.core.errors import InvalidInputError
+from discovery.cli.plots import plot_path, plot_study
 
 NAME = "train-spn"
 HELP = "train StrassenNets (SPN) CNNs on the bundled 8x8 digits at several multiplication budgets"
+
+
+def format_study(rows: Sequence) -> list[str]:
+    """A Markdown table of the study."""
+    cse = any(r.additions_eliminated is not None for r in rows)
+    head = "| model | test acc. % | mults / image | fewer mults | adds / image |"
+    head += " adds after CSE |" if cse else ""
+    head += " size KiB | train s |"
+    lines = [head, "|---|---:|---:|---:|---:|" + ("---:|" if cse else "") + "---:|---:|"]
+    for r in rows:
+        line = f"| {r.model} | {r.accuracy:.2f} | {r.multiplications:,} | {r.reduction:.2f}% | {r.additions:,} |"
+        if cse:
+            line += " - |" if r.additions_eliminated is None else f" {r.additions_eliminated:,} |"
+        lines.append(line + f" {r.size_kib:.2f} | {r.seconds:.1f} |")
+    return lines
 
 
 def add_arguments(p) -> None:
@@ -51,9 +67,9 @@ def run(args) -> int:
         if out_dir.exists() and not out_dir.is_dir():
             raise InvalidInputError(f"--out {out_dir}: exists and is not a directory")
         out_dir.mkdir(parents=True, exist_ok=True)
-    import torch
+    import torch  # heavy: imported when the command runs, not when the CLI starts
 
-    from discovery.spn_train import Schedule, digits_study, format_study, plot_study, rows_as_dicts
+    from discovery.experiments.spn_training import Schedule, digits_study, rows_as_dicts
 
     torch.set_num_threads(max(1, min(torch.get_num_threads(), 4)))
     schedule = Schedule(full=args.epochs, quantized=args.epochs, a_only=args.a_only_epochs,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from discovery.catalog import iter_files
+from discovery.io.catalog import iter_files
 from discovery.cli.common import err, out
-from discovery.errors import SchemeFormatError
-from discovery.formats import load_scheme
+from discovery.core.errors import SchemeFormatError
+from discovery.io.formats import load_scheme
 
 NAME = "verify"
 HELP = "verify scheme files exactly (and symbolically); exit 0 all exact, 1 any wrong, 2 bad input"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from discovery.cli.common import out, problem_arg
-from discovery.errors import InvalidInputError, NotExactError
+from discovery.core.errors import InvalidInputError, NotExactError
 
 NAME = "wincnn"
 HELP = "build a Winograd F(m,r) algorithm from Cook-Toom points (verified; Aᵀ, G, Bᵀ; costs)"
@@ -45,9 +45,10 @@ def add_arguments(p) -> None:
 
 def build(problem, points=None, col_points=None, fractions: str = "G"):
     """The Cook–Toom scheme for ``problem`` (correlation, correlation2d or polymul)."""
-    from discovery.cooktoom import cook_toom, cook_toom_polymul
-    from discovery.problems import Correlation, Correlation2D, PolyMul
-    from discovery.winograd import BEST_POINTS, nest
+    from discovery.winograd.cooktoom import cook_toom, cook_toom_polymul
+    from discovery.core.problems import Correlation, Correlation2D, PolyMul
+    from discovery.winograd.cooktoom import BEST_POINTS
+    from discovery.winograd.transforms import nest
 
     if isinstance(problem, Correlation):
         pts = points if points is not None else BEST_POINTS.get((problem.m, problem.r))
@@ -75,10 +76,10 @@ _DYADIC = ("0", "1", "-1", "2", "-2", "1/2", "-1/2", "4", "-4", "1/4", "-1/4")
 
 
 def _pick(problem, which: str):
-    """Points chosen by :func:`discovery.accuracy.rank_point_sets` (per axis for 2-D)."""
-    from discovery.accuracy import CANDIDATE_POINTS, rank_point_sets
+    """Points chosen by :func:`discovery.winograd.accuracy.rank_point_sets` (per axis for 2-D)."""
+    from discovery.winograd.accuracy import CANDIDATE_POINTS, rank_point_sets
     from discovery.cli.common import progress_bar
-    from discovery.problems import Correlation, Correlation2D, PolyMul
+    from discovery.core.problems import Correlation, Correlation2D, PolyMul
 
     if isinstance(problem, Correlation):
         axes = [(problem.m, problem.r)]
@@ -105,8 +106,8 @@ def _pick(problem, which: str):
 
 
 def run(args) -> int:
-    from discovery.cse import transform_costs
-    from discovery.winograd import to_transforms
+    from discovery.codegen.cse import transform_costs
+    from discovery.winograd.transforms import to_transforms
     from verify import verify_all
 
     if args.col_points is not None and args.problem.kind != "correlation2d":
@@ -150,14 +151,14 @@ def run(args) -> int:
     else:
         lines.append(f"additions (naive): {scheme.additions}")
     if args.show:
-        from discovery.accuracy import accuracy_lines
-        from discovery.formulas import format_scheme
+        from discovery.cli.sections import accuracy_lines
+        from discovery.codegen.formulas import format_scheme
 
         if p.kind in ("correlation", "correlation2d"):
             lines += [""] + accuracy_lines(scheme, tiles=256 if p.shape[1] <= 16 else 64)
         lines += ["", format_scheme(scheme)]
     if args.out is not None:
-        from discovery.catalog import save
+        from discovery.io.catalog import save
 
         path = save(scheme, root=args.out, symbolic=True)
         lines += ["", f"saved: {path}"]

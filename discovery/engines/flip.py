@@ -39,13 +39,17 @@ from typing import Any, Optional
 
 import numpy as np
 
-from discovery.errors import InvalidInputError
-from discovery.checks import positive_int
-from discovery.problems import Problem
-from discovery.progress import ProgressCallback, ProgressEvent
-from discovery.random import as_generator, as_seed
-from discovery.scheme import Scheme
-from discovery.search import SearchResult
+from discovery.core.errors import InvalidInputError
+from discovery.core.checks import positive_int
+from discovery.core.problems import Problem
+from discovery.core.progress import ProgressCallback, ProgressEvent
+from discovery.core.seeds import as_generator, as_seed
+from discovery.core.scheme import Scheme
+from discovery.algebra.ops import standard_scheme
+from discovery.io import catalog
+from solvers.lifting import lift
+from verify import verify_exact
+from discovery.engines.base import SearchResult
 
 __all__ = ["run", "FlipWalks", "encode", "decode", "FIELDS"]
 
@@ -76,7 +80,7 @@ def encode(scheme: Scheme, field: str) -> tuple[np.ndarray, np.ndarray]:
 
     Examples
     --------
-    >>> from discovery.known import strassen
+    >>> from discovery.algebra.literature import strassen
     >>> from verify import verify_exact
     >>> X, S = encode(strassen(), "Z")
     >>> X.shape, verify_exact(decode(X, S, strassen().problem, "Z")).ok
@@ -159,8 +163,8 @@ class FlipWalks:
 
     Examples
     --------
-    >>> from discovery.ops import standard_scheme
-    >>> from discovery.problems import matmul
+    >>> from discovery.algebra.ops import standard_scheme
+    >>> from discovery.core.problems import matmul
     >>> from verify import verify_exact
     >>> p = matmul(2, 2, 2)
     >>> X, S = encode(standard_scheme(p), "Z")
@@ -448,13 +452,9 @@ def _reduce_start(X, S, shift, z):
 
 # ----------------------------------------------------------------- engine
 def _start_scheme(problem: Problem, start: Any, field: str) -> Scheme:
-    from discovery.ops import standard_scheme
-
     if start is None or start == "standard":
         return standard_scheme(problem)
     if start == "catalog":
-        from discovery import catalog
-
         for s in catalog.find(problem):
             values = s.coefficient_set
             if field == "F2" and s.field in ("Z", "F2") or (s.field == "Z" and set(values) <= {-1, 0, 1}):
@@ -468,8 +468,6 @@ def _start_scheme(problem: Problem, start: Any, field: str) -> Scheme:
         )
     if field == "Z" and start.field != "Z":
         raise InvalidInputError(f"a walk over Z needs a start scheme over Z, got one over {start.field}")
-    from verify import verify_exact
-
     check = verify_exact(start)
     if not check.ok:
         raise InvalidInputError(f"start scheme is not exact: {check.reason}")
@@ -519,7 +517,7 @@ def run(
     time_limit : float, optional
         Wall-clock budget in seconds.
     callback : callable, optional
-        Receives :class:`~discovery.progress.ProgressEvent` objects; ``done``
+        Receives :class:`~discovery.core.progress.ProgressEvent` objects; ``done``
         counts walk steps (steps x walks), ``found`` the distinct schemes and
         ``best`` the lowest rank reached so far.
     field : {"F2", "Z"}, optional
@@ -572,13 +570,11 @@ def run(
 
     Examples
     --------
-    >>> from discovery.problems import matmul
+    >>> from discovery.core.problems import matmul
     >>> res = run(matmul(2, 2, 2), 7, seed=0, walks=64, max_steps=2000)
     >>> res.status, res.schemes[0].rank, res.schemes[0].field
     ('found', 7, 'F2')
     """
-    from verify import verify_exact
-
     if not isinstance(problem, Problem):
         raise InvalidInputError(f"problem must be a Problem, got {type(problem).__name__}")
     rank = _positive(rank, "rank")
@@ -708,12 +704,7 @@ def run(
 
 
 def _lift_all(schemes: list[Scheme], seed: int, time_limit: float = 30.0) -> list[Scheme]:
-    """Lift F2 schemes to Z with :func:`solvers.lifting.lift` (imported only
-    here: the lifting solvers are optional for this engine)."""
-    try:
-        from solvers.lifting import lift
-    except ImportError:
-        return []
+    """Lift F2 schemes to Z with :func:`solvers.lifting.lift`."""
     out = []
     t0 = time.perf_counter()
     for s in schemes:

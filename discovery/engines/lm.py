@@ -33,79 +33,23 @@ import numpy as np
 from scipy import sparse
 from scipy.optimize import least_squares
 
-from discovery.checks import check_problem_rank, positive_int
-from discovery.errors import InvalidInputError
-from discovery.problems import Problem
-from discovery.progress import ProgressCallback, ProgressEvent
-from discovery.random import as_seed
-from discovery.scheme import Scheme
-from discovery.search import NearMiss, SearchResult
+from discovery.core.checks import check_problem_rank, positive_int
+from discovery.core.errors import InvalidInputError
+from discovery.core.problems import Problem
+from discovery.core.progress import ProgressCallback, ProgressEvent
+from discovery.core.seeds import as_seed
+from discovery.core.scheme import Scheme
+from discovery.algebra.tensor import TensorResidual
+from solvers.brent import as_domain
+from solvers.refine import refine as refine_scheme
+from verify import verify_exact, wrong_entries
+from discovery.engines.base import NearMiss, SearchResult
 
 __all__ = ["run", "TensorResidual", "decompose", "round_to_domain"]
 
 #: Inner LSMR iterations per trust-region step (inexact steps are much
 #: cheaper on these ill-conditioned Jacobians and converge as well).
 LSMR_ITERATIONS = 80
-
-
-class TensorResidual:
-    """Residual ``vec(sum_r U[r] (x) V[r] (x) W[r] - T)`` and its Jacobian.
-
-    The parameter vector is ``concat(U.ravel(), V.ravel(), W.ravel())``.
-    The Jacobian's sparsity pattern is built once; values are filled per call.
-
-    Examples
-    --------
-    >>> from discovery.problems import matmul
-    >>> f = TensorResidual(matmul(2, 2, 2).tensor(), 7)
-    >>> x = np.random.default_rng(0).normal(size=f.n)
-    >>> j = f.jacobian(x).toarray()
-    >>> e = np.zeros(f.n); e[5] = 1e-6
-    >>> bool(np.allclose((f(x + e) - f(x)) / 1e-6, j[:, 5], atol=1e-4))
-    True
-    """
-
-    def __init__(self, t: np.ndarray, rank: int):
-        self.t = np.asarray(t, dtype=float)
-        self.rank = rank
-        nx, ny, nz = self.t.shape
-        self.shape = (nx, ny, nz)
-        self.sizes = (rank * nx, rank * ny, rank * nz)
-        self.n = sum(self.sizes)
-        self.m = nx * ny * nz
-        R = rank
-        a, b, c, r = np.meshgrid(np.arange(nx), np.arange(ny), np.arange(nz), np.arange(R), indexing="ij")
-        row = ((a * ny + b) * nz + c).ravel()
-        self._rows = np.concatenate([row, row, row])
-        self._cols = np.concatenate([
-            (r * nx + a).ravel(),
-            self.sizes[0] + (r * ny + b).ravel(),
-            self.sizes[0] + self.sizes[1] + (r * nz + c).ravel(),
-        ])
-
-    def split(self, x: np.ndarray):
-        nx, ny, nz = self.shape
-        R = self.rank
-        u, v, w = np.split(np.asarray(x, dtype=float), np.cumsum(self.sizes)[:2])
-        return u.reshape(R, nx), v.reshape(R, ny), w.reshape(R, nz)
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        u, v, w = self.split(x)
-        return (np.einsum("ra,rb,rc->abc", u, v, w) - self.t).ravel()
-
-    def jacobian_values(self, x: np.ndarray) -> np.ndarray:
-        """The Jacobian's nonzero values, in the order of its fixed pattern."""
-        u, v, w = self.split(x)
-        nx, ny, nz = self.shape
-        R = self.rank
-        ju = np.broadcast_to(np.einsum("rb,rc->bcr", v, w)[None], (nx, ny, nz, R))
-        jv = np.broadcast_to(np.einsum("ra,rc->acr", u, w)[:, None, :, :], (nx, ny, nz, R))
-        jw = np.broadcast_to(np.einsum("ra,rb->abr", u, v)[:, :, None, :], (nx, ny, nz, R))
-        return np.concatenate([ju.ravel(), jv.ravel(), jw.ravel()])
-
-    def jacobian(self, x: np.ndarray) -> sparse.csr_matrix:
-        """The sparse Jacobian of :meth:`__call__` at ``x``."""
-        return sparse.csr_matrix((self.jacobian_values(x), (self._rows, self._cols)), shape=(self.m, self.n))
 
 
 def round_to_domain(x: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -190,7 +134,7 @@ def decompose(t: np.ndarray, rank: int, rng, *, lam: float = 1e-3, iterations: i
 
     Examples
     --------
-    >>> from discovery.problems import matmul
+    >>> from discovery.core.problems import matmul
     >>> x, err = decompose(matmul(2, 2, 2).tensor(), 8, np.random.default_rng(0))
     >>> err < 1e-3
     True
@@ -278,14 +222,11 @@ def run(
 
     Examples
     --------
-    >>> from discovery.problems import matmul
+    >>> from discovery.core.problems import matmul
     >>> res = run(matmul(2, 2, 2), 8, restarts=2, seed=0)
     >>> res.status, res.schemes[0].rank
     ('found', 8)
     """
-    from solvers.brent import as_domain
-    from verify import verify_exact, wrong_entries
-
     rank = check_problem_rank(problem, rank)
     restarts = positive_int(restarts, "restarts", allow_none=True)
     if time_limit is not None and (isinstance(time_limit, bool) or not isinstance(time_limit, (int, float))
@@ -329,8 +270,6 @@ def run(
                 approx = f.split(approx_x)
                 result.near_misses.append(NearMiss(cand, wrong, approx))
                 if refine and cand.field == "Z":
-                    from solvers.refine import refine as refine_scheme
-
                     # a near miss with few wrong entries is worth a long CP-SAT search
                     long = wrong <= 16 and not dense
                     want = max(refine_time, 240.0) if long else refine_time

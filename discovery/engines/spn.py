@@ -10,7 +10,7 @@ at once -- the restarts are a leading tensor dimension of one batched
 computation -- and brings them to coefficients in a finite set
 (``ternary`` {-1, 0, 1}, ``int2`` {-2..2}, ``dyadic`` {0, ±1/2, ±1, ±2}).
 Every rounded restart is checked exactly; exact ones become verified
-:class:`~discovery.scheme.Scheme` objects, and those wrong in only a few
+:class:`~discovery.core.scheme.Scheme` objects, and those wrong in only a few
 tensor entries are returned as :class:`~discovery.search.NearMiss` for the
 exact solvers.
 
@@ -71,14 +71,16 @@ from typing import Any, Callable, Optional
 import numpy as np
 import torch
 
-from discovery.coefficients import COEFFICIENT_SETS, from_float
-from discovery.errors import InvalidInputError
-from discovery.engines.quantizers import balance_terms, grid, nearest, stochastic_round, twn_ternary
-from discovery.problems import Problem
-from discovery.progress import ProgressCallback, ProgressEvent
-from discovery.random import as_seed
-from discovery.scheme import Scheme
-from discovery.search import NearMiss, SearchResult
+from discovery.core.coefficients import COEFFICIENT_SETS, from_float
+from discovery.core.errors import InvalidInputError
+from discovery.io import catalog
+from discovery.algebra.quantizers import balance_terms, grid, nearest, stochastic_round, twn_ternary
+from discovery.core.problems import Problem
+from discovery.core.progress import ProgressCallback, ProgressEvent
+from discovery.core.seeds import as_seed
+from discovery.core.scheme import Scheme
+from verify import verify_all
+from discovery.engines.base import NearMiss, SearchResult
 
 __all__ = ["run", "LOSSES", "QUANTIZERS", "Config", "canonical_factors"]
 
@@ -496,7 +498,7 @@ def run(
         Wall-clock budget in seconds; checked between steps.  Restarts
         interrupted by it are still rounded and checked.
     callback : callable, optional
-        Receives :class:`~discovery.progress.ProgressEvent` (restarts done,
+        Receives :class:`~discovery.core.progress.ProgressEvent` (restarts done,
         exact found, best continuous loss).
     loss : {"tensor", "samples"}
     quantizer : {"anneal", "ste", "stochastic"}
@@ -545,7 +547,7 @@ def run(
         Save every exact scheme to the catalog (under ``root``); the paths are
         in ``result.options["paths"]``.
     root : path, optional
-        Catalog root (default :func:`discovery.catalog.default_root`).
+        Catalog root (default :func:`discovery.io.catalog.default_root`).
 
     Returns
     -------
@@ -561,7 +563,7 @@ def run(
 
     Examples
     --------
-    >>> from discovery.problems import polymul
+    >>> from discovery.core.problems import polymul
     >>> result = run(polymul(2, 2), 3, seed=0, restarts=4, steps=3000)
     >>> result.found, result.schemes[0].rank
     (True, 3)
@@ -632,8 +634,6 @@ def _run(problem, rank, seed, time_limit, callback, loss, quantizer, coefficient
     best_loss = math.inf
     date = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
 
-    from verify import verify_all  # verification sits downstream of the engines
-
     done = 0
     emit(ProgressEvent(ENGINE, 0, restarts, 0, None, "starting"))
     while done < restarts and not deadline.passed():
@@ -680,8 +680,6 @@ def _run(problem, rank, seed, time_limit, callback, loss, quantizer, coefficient
                 scheme = scheme.with_meta(verified={"exact": True, "symbolic": True})
                 result.schemes.append(scheme)
                 if save:
-                    from discovery import catalog
-
                     paths.append(str(catalog.save(scheme, root=root)))
             else:
                 key = scheme.fingerprint()

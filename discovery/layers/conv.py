@@ -3,7 +3,7 @@
 A ``correlation2d((m1, m2), (r1, r2))`` scheme of rank R computes an
 m1 x m2 tile of outputs of an r1 x r2 filter from an
 (m1 + r1 - 1) x (m2 + r2 - 1) input tile with R multiplications (see
-:mod:`discovery.problems`).  For a convolution layer with C input and K
+:mod:`discovery.core.problems`).  For a convolution layer with C input and K
 output channels, the filter transform ``U g`` is done once per weight, each
 input tile is transformed once per channel (``V d``), and the channel sum
 becomes R independent matrix products::
@@ -14,7 +14,7 @@ becomes R independent matrix products::
 so the layer costs ``R * C * K`` multiplications per tile instead of
 ``m1 m2 r1 r2 * C * K`` (2.25x fewer for F(2x2,3x3), 4x fewer for
 F(4x4,3x3)).  Schemes built by nesting two 1-D algorithms
-(:func:`discovery.winograd.nest`, Kronecker structure) use the separable
+(:func:`discovery.winograd.transforms.nest`, Kronecker structure) use the separable
 form ``B1^T d B2`` / ``A1^T M A2`` of Lavin & Gray, which needs fewer
 operations; any other exact scheme uses its dense transforms.
 
@@ -31,11 +31,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from discovery.checks import positive_int
-from discovery.errors import InvalidInputError
+from discovery.core.checks import positive_int
+from discovery.core.errors import InvalidInputError
 from discovery.layers.matmul import MultiplicationCount, checked_scheme
-from discovery.problems import Correlation2D
-from discovery.scheme import Scheme
+from discovery.core.problems import Correlation2D
+from discovery.core.scheme import Scheme
+from discovery.layers import winograd_kernel
+from discovery.winograd.cooktoom import best_known
+from discovery.winograd.transforms import Winograd2D, to_transforms
 
 __all__ = ["WinogradConv2d", "convert", "winograd_conv2d"]
 
@@ -137,14 +140,14 @@ class WinogradConv2d(nn.Module):
     kernel_size : int or (int, int)
         Must equal the scheme's filter size ``r``.
     stride, dilation, groups : 1 only
-        Anything else raises :class:`~discovery.errors.InvalidInputError`.
+        Anything else raises :class:`~discovery.core.errors.InvalidInputError`.
     padding : int, (int, int), 'valid' or 'same'
     bias : bool, default True
     padding_mode : 'zeros' only
     device, dtype : optional
     scheme : Scheme, optional
         An exact ``correlation2d`` scheme; default the Cook–Toom
-        F(2x2, kernel) of :func:`discovery.winograd.best_known`.
+        F(2x2, kernel) of :func:`discovery.winograd.transforms.best_known`.
     backend : {"torch", "cpp"}, default "torch"
         "torch" runs the transforms as torch operations (differentiable,
         TorchScript, any device).  "cpp" runs them as fused C++ kernels
@@ -159,7 +162,7 @@ class WinogradConv2d(nn.Module):
     Examples
     --------
     >>> import torch
-    >>> from discovery.winograd import best_known
+    >>> from discovery.winograd.cooktoom import best_known
     >>> conv = torch.nn.Conv2d(3, 4, 3, padding=1, dtype=torch.float64)
     >>> fast = WinogradConv2d.from_conv2d(conv, best_known((4, 4), (3, 3)))
     >>> fast
@@ -205,8 +208,6 @@ class WinogradConv2d(nn.Module):
         if padding_mode != "zeros":
             raise InvalidInputError(f"WinogradConv2d pads with zeros only, got padding_mode={padding_mode!r}")
         if scheme is None:
-            from discovery.winograd import best_known
-
             scheme = best_known((2, 2), kernel)
         scheme = checked_scheme(scheme, Correlation2D, "WinogradConv2d")
         problem = scheme.problem
@@ -231,10 +232,8 @@ class WinogradConv2d(nn.Module):
         if backend == "cpp":
             if not self.separable:
                 raise InvalidInputError(
-                    "backend='cpp' needs a nested (Kronecker) scheme such as discovery.winograd.nest's; "
+                    "backend='cpp' needs a nested (Kronecker) scheme such as discovery.winograd.transforms.nest's; "
                     f"this {problem.spec} scheme has no separable transforms")
-            from discovery.layers import winograd_kernel
-
             winograd_kernel.load()  # compile now: fail here, not in forward
         self.backend = backend
         self.register_buffer("weight_transformed", torch.empty(0, **factory))
@@ -242,8 +241,6 @@ class WinogradConv2d(nn.Module):
         self.reset_parameters()
 
     def _set_transforms(self, scheme: Scheme) -> None:
-        from discovery.winograd import Winograd2D, to_transforms
-
         try:
             tr = to_transforms(scheme)
         except InvalidInputError:
@@ -321,7 +318,7 @@ class WinogradConv2d(nn.Module):
 
         Examples
         --------
-        >>> from discovery.winograd import best_known
+        >>> from discovery.winograd.cooktoom import best_known
         >>> layer = WinogradConv2d(64, 64, 3, padding=1, scheme=best_known((4, 4), (3, 3)))
         >>> layer.multiplications((1, 64, 56, 56)).ratio
         0.25
@@ -378,8 +375,6 @@ class WinogradConv2d(nn.Module):
 
     @torch.jit.unused
     def _forward_cpp(self, x: Tensor) -> Tensor:
-        from discovery.layers import winograd_kernel
-
         self._refresh_if_changed()
         dtype = x.dtype
         n, _, height, width = x.shape
@@ -437,7 +432,7 @@ def convert(model: nn.Module, scheme: Scheme, backend: str = "torch") -> nn.Modu
     Examples
     --------
     >>> import torch
-    >>> from discovery.winograd import best_known
+    >>> from discovery.winograd.cooktoom import best_known
     >>> net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.ReLU(),
     ...                           torch.nn.Conv2d(8, 8, 3, stride=2), torch.nn.Conv2d(8, 4, 1))
     >>> [type(m).__name__ for m in convert(net, best_known((2, 2), (3, 3)))]

@@ -1,7 +1,7 @@
 """Fixed fast matrix products: an exact matmul scheme as a PyTorch layer.
 
 A ``matmul(k, m, n)`` scheme of rank R multiplies a k x m block matrix by an
-m x n block matrix with R block products (see :mod:`discovery.problems` for
+m x n block matrix with R block products (see :mod:`discovery.core.problems` for
 the index conventions)::
 
     A~_r = sum_a U[r, a] A_a      B~_r = sum_b V[r, b] B_b
@@ -18,7 +18,7 @@ Two ways of running the same algorithm:
   small matrix products over the block index, one batched ``matmul`` for all
   ``R**levels`` products), used for any scheme;
 * an in-place schedule for Winograd's variant of Strassen's algorithm
-  (:func:`discovery.known.strassen_winograd`): operand sums written into
+  (:func:`discovery.algebra.literature.strassen_winograd`): operand sums written into
   reused workspaces, products written straight into the blocks of the output,
   the last additions fused into ``addmm_`` -- used in eager mode when no
   gradient is needed and every level's sizes are even.  This is the path the
@@ -37,10 +37,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from discovery.checks import positive_int
-from discovery.errors import InvalidInputError, NotExactError
-from discovery.problems import MatMul
-from discovery.scheme import Scheme
+from discovery.core.checks import positive_int
+from discovery.core.errors import InvalidInputError, NotExactError
+from discovery.algebra.literature import strassen_winograd
+from discovery.core.problems import MatMul
+from discovery.core.scheme import Scheme
+from verify import verify_exact
 
 __all__ = ["FastMatmul", "FastLinear", "MultiplicationCount", "checked_scheme"]
 
@@ -49,7 +51,7 @@ __all__ = ["FastMatmul", "FastLinear", "MultiplicationCount", "checked_scheme"]
 def checked_scheme(scheme: object, kind: type, what: str) -> Scheme:
     """Return ``scheme`` if a layer may be built from it, else raise.
 
-    A layer needs a :class:`~discovery.scheme.Scheme` of the right problem
+    A layer needs a :class:`~discovery.core.scheme.Scheme` of the right problem
     kind, over Z or Q (F2 schemes compute modulo 2), that is exact.
 
     Raises
@@ -60,8 +62,6 @@ def checked_scheme(scheme: object, kind: type, what: str) -> Scheme:
         The scheme does not compute its problem exactly
         (:func:`verify.verify_exact`).
     """
-    from verify import verify_exact
-
     if not isinstance(scheme, Scheme):
         raise InvalidInputError(f"{what} needs a Scheme, got {type(scheme).__name__}")
     if not isinstance(scheme.problem, kind):
@@ -90,8 +90,6 @@ def _factor_buffers(scheme: Scheme) -> Tuple[Tensor, Tensor, Tensor]:
 
 
 def _is_strassen_winograd(scheme: Scheme) -> bool:
-    from discovery.known import strassen_winograd
-
     ref = strassen_winograd()
     return scheme.problem == ref.problem and all(
         np.array_equal(a, b) for a, b in zip(scheme.factors, ref.factors)
@@ -309,7 +307,7 @@ class FastMatmul(nn.Module):
     Examples
     --------
     >>> import torch
-    >>> from discovery.known import strassen_winograd
+    >>> from discovery.algebra.literature import strassen_winograd
     >>> layer = FastMatmul.from_scheme(strassen_winograd(), levels=2)
     >>> layer
     FastMatmul(matmul 2x2x2, rank=7, levels=2)
@@ -355,7 +353,7 @@ class FastMatmul(nn.Module):
 
         Examples
         --------
-        >>> from discovery.known import strassen
+        >>> from discovery.algebra.literature import strassen
         >>> FastMatmul(strassen(), levels=1).multiplications((3, 4, 4, 4)).ratio
         0.875
         """
@@ -453,7 +451,7 @@ class FastLinear(nn.Module):
     Examples
     --------
     >>> import torch
-    >>> from discovery.known import strassen_winograd
+    >>> from discovery.algebra.literature import strassen_winograd
     >>> lin = torch.nn.Linear(10, 7, dtype=torch.float64)
     >>> fast = FastLinear.from_linear(lin, strassen_winograd(), levels=2)
     >>> fast
@@ -548,7 +546,7 @@ class FastLinear(nn.Module):
 
         Examples
         --------
-        >>> from discovery.known import strassen
+        >>> from discovery.algebra.literature import strassen
         >>> FastLinear(8, 8, strassen(), levels=3).multiplications((8, 8))
         MultiplicationCount(fast=343, plain=512)
         """

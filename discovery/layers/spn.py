@@ -36,7 +36,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from discovery.errors import InvalidInputError
+from discovery.algebra.quantizers import twn_ternary
+from discovery.core.errors import InvalidInputError
 
 __all__ = [
     "ternarize",
@@ -71,7 +72,8 @@ def _check_threshold(value) -> float:
 
 
 def ternarize(weight: Tensor, threshold: float = DEFAULT_THRESHOLD) -> tuple[Tensor, Tensor]:
-    """Ternary threshold quantisation of Li et al. 2016.
+    """Ternary threshold quantisation of Li et al. 2016 for one weight tensor
+    (:func:`discovery.algebra.quantizers.twn_ternary` with a single scale).
 
     Parameters
     ----------
@@ -94,13 +96,8 @@ def ternarize(weight: Tensor, threshold: float = DEFAULT_THRESHOLD) -> tuple[Ten
     >>> t.tolist(), round(float(a), 3)
     ([1.0, -1.0, 0.0, 1.0], 1.0)
     """
-    magnitude = weight.detach().abs()
-    delta = threshold * magnitude.mean()
-    keep = magnitude > delta
-    ternary = torch.sign(weight.detach()) * keep
-    kept = keep.sum()
-    scale = (magnitude * keep).sum() / kept.clamp(min=1)
-    return ternary.to(weight.dtype), scale.to(weight.dtype)
+    codes, alpha = twn_ternary(weight.detach()[None], threshold)  # one batch entry: one scale
+    return codes[0].to(weight.dtype), alpha.reshape(()).to(weight.dtype)
 
 
 def ternary_ste(weight: Tensor, threshold: float = DEFAULT_THRESHOLD) -> Tensor:

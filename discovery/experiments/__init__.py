@@ -1,0 +1,1 @@
+"""Training experiments with StrassenNets layers (the paper's image-classification study)."""

@@ -1,0 +1,97 @@
+"""Common-subexpression elimination computes exactly the same linear forms."""
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from discovery.winograd.cooktoom import cook_toom
+from discovery.codegen.cse import eliminate, linear_forms_costs, naive_additions, transform_costs
+from discovery.core.errors import InvalidInputError
+from discovery.algebra.literature import strassen_winograd
+from discovery.winograd.cooktoom import best_known
+
+coef = st.one_of(st.sampled_from([0, 0, 0, 1, -1, 2]), st.fractions(-3, 3, max_denominator=3))
+
+
+@st.composite
+def matrices(draw):
+    rows = draw(st.integers(1, 7))
+    cols = draw(st.integers(1, 7))
+    return [[draw(coef) for _ in range(cols)] for _ in range(rows)]
+
+
+def _exact(m):
+    return [[int(v) if Fraction(v).denominator == 1 else Fraction(v) for v in row] for row in m]
+
+
+@settings(max_examples=120, deadline=None)
+@given(matrices())
+def test_program_computes_the_same_forms(m):
+    program = eliminate(m)
+    assert program.matrix().tolist() == _exact(m)
+    assert program.additions <= naive_additions(m)
+    x = np.array([Fraction(3 * i + 1, i + 2) for i in range(len(m[0]))], dtype=object)
+    want = [sum(Fraction(c) * xi for c, xi in zip(row, x)) for row in m]
+    assert program.evaluate(x).tolist() == want
+
+
+@settings(max_examples=30, deadline=None)
+@given(matrices())
+def test_program_is_deterministic(m):
+    assert eliminate(m) == eliminate(m)
+
+
+def test_strassen_winograd_has_15_additions():
+    s = strassen_winograd()
+    total = sum(eliminate(mat).additions for mat in (s.U, s.V, s.W.T))
+    assert total == 15
+    for mat in (s.U, s.V, s.W.T):
+        assert eliminate(mat).matrix().tolist() == mat.tolist()
+
+
+def test_shared_pair_and_scaled_copies():
+    p = eliminate([[1, 1, 0], [2, 2, 1], [-1, -1, 0]])
+    assert p.temporaries == 1
+    assert p.additions == 2
+    assert p.evaluate(np.array([1.0, 2.0, 4.0])).tolist() == [3.0, 10.0, -3.0]
+
+
+def test_zero_rows_and_float_input():
+    p = eliminate([[0, 0], [1, 0]])
+    assert p.outputs[0] == () and p.additions == 0
+    assert p.evaluate(np.array([[1.0, 2.0]])).tolist() == [[0.0, 1.0]]
+
+
+def test_bad_matrices():
+    with pytest.raises(InvalidInputError, match="float"):
+        eliminate(np.ones((2, 2)))
+    with pytest.raises(InvalidInputError, match="rectangular"):
+        eliminate([[1, 2], [1]])
+    with pytest.raises(InvalidInputError):
+        eliminate([[0.5, 1]])
+    with pytest.raises(InvalidInputError, match="inputs"):
+        eliminate([[1, 1]]).evaluate(np.ones(3))
+
+
+def test_lines_roundtrip_names():
+    lines = eliminate([[1, 1], [1, 1]]).lines(["a", "b"], ["u", "v"])
+    assert lines == ["t0 = a + b", "u = t0", "v = t0"]
+
+
+def test_transform_costs_1d_and_2d():
+    c = transform_costs(cook_toom(4, 3, "0,1,-1,1/2,-2"))
+    assert c["multiplications"] == 6 and c["multiplications_per_output"] == 1.5
+    assert c["naive_multiplications_per_output"] == 3
+    for name in ("filter", "data", "output"):
+        assert c[name]["cse"] <= c[name]["naive"]
+    c2 = transform_costs(best_known((2, 2), (3, 3)))
+    assert c2["multiplications_per_output"] == 4.0
+    assert c2["data"]["separable"]["naive"] == 32  # 4 adds of B^T, on 4 columns then 4 rows
+    assert c2["data"]["cse"] <= c2["data"]["naive"]
+
+
+def test_linear_forms_costs():
+    assert linear_forms_costs([[1, 1, 1], [1, 1, 0]]) == {
+        "rows": 2, "naive": 3, "cse": 2, "scalar_multiplications": 0}

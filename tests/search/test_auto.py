@@ -1,0 +1,11 @@
+"""The ``auto`` pipeline: routes in time slices, every scheme verified."""
+
+from discovery.core.problems import polymul
+
+
+def test_auto_pipeline_spn_route_runs():
+    # the pipeline passed domain= to spn, which has no such option: the route always raised
+    from discovery.search.auto import run as auto
+
+    res = auto(polymul(2, 2), 3, routes=["spn"], time_limit=20, seed=0, restarts=4, steps=3000)
+    assert res.found and res.schemes[0].rank == 3
