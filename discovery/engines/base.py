@@ -42,11 +42,11 @@ from typing import Any, Callable, Iterator, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-from discovery.core.coefficients import coefficient_values
+from discovery.core.coefficients import COEFFICIENT_SETS, coefficient_values
 from discovery.core.errors import InvalidInputError
 from discovery.core.problems import Problem
-from discovery.core.progress import ProgressCallback
 from discovery.core.scheme import Scheme
+from solvers.brent import Domain, as_domain
 
 __all__ = [
     "option",
@@ -59,6 +59,8 @@ __all__ = [
     "Infeasible",
     "SearchResult",
     "coefficient_domain_check",
+    "check_coefficients",
+    "domain_of",
 ]
 
 
@@ -394,6 +396,34 @@ def coefficient_domain_check(scheme: Scheme, values: Sequence[Fraction], fields:
             shown = ", ".join(str(a) for a in sorted(allowed))
             return f"coefficient {v} is outside the requested set {{{shown}}}"
     return None
+
+
+def check_coefficients(value: Any, name: str = "coefficients") -> str:
+    """Validate a coefficient-set option: a set name or a list of exact values.
+
+    Returns the name, or the values as a canonical comma list.
+
+    Examples
+    --------
+    >>> check_coefficients("ternary"), check_coefficients([1, 0, "-1/2"])
+    ('ternary', '-1/2,0,1')
+    """
+    if isinstance(value, str) and value.strip() in COEFFICIENT_SETS:
+        return value.strip()
+    return ",".join(str(v) for v in coefficient_values(value, name))
+
+
+def domain_of(spec: str) -> Domain:
+    """The :class:`solvers.brent.Domain` of a coefficient-set option.
+
+    Examples
+    --------
+    >>> domain_of("int2").scaled, domain_of("0,1/2,1").scale
+    ((-2, -1, 0, 1, 2), 2)
+    """
+    if spec in COEFFICIENT_SETS:
+        return as_domain(spec)
+    return as_domain(coefficient_values(spec))
 
 
 # ------------------------------------------------------------ yielded items

@@ -148,7 +148,7 @@ def test_registered_behind_the_front_door():
     assert "flip" in ENGINES
     res = search(matmul(2, 2, 2), 7, engine="flip", seed=0, walks=64, max_steps=5000)
     assert res.engine == "flip" and res.found and res.schemes[0].field == "F2"
-    res = search(matmul(2, 2, 2), 7, engine="flip", seed=0, walks=64, max_steps=5000, coefficients="ternary")
+    res = search(matmul(2, 2, 2), 7, engine="flip", seed=0, walks=64, max_steps=5000, field="Z")
     assert res.schemes[0].field == "Z"
 
 
