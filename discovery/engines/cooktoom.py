@@ -18,6 +18,7 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from discovery.algebra.tensor import TensorResidual
+from discovery.core.checks import positive_int
 from discovery.core.errors import InvalidInputError, NotFoundError
 from discovery.core.problems import Correlation, Correlation2D, PolyMul, correlation
 from discovery.core.progress import ProgressEvent
@@ -76,8 +77,7 @@ def discover(m: int, r: int, *, seed: Any = 0, time_limit: float | None = 60.0, 
     (4, 'least-squares+cook-toom')
     """
     problem = correlation(m, r)
-    if isinstance(restarts, bool) or not isinstance(restarts, (int, np.integer)) or restarts < 1:
-        raise InvalidInputError(f"restarts must be a positive integer, got {restarts!r}")
+    restarts = positive_int(restarts, "restarts")
     R = problem.m + problem.r - 1
     T = problem.tensor().astype(np.float64)
     f = TensorResidual(T, R)

@@ -26,7 +26,7 @@ import datetime
 import time
 from typing import Any, Mapping, Optional
 
-from discovery.core.checks import check_problem_rank
+from discovery.core.checks import check_problem_rank, positive_int
 from discovery.core.errors import InvalidInputError
 from discovery.core.problems import Problem
 from discovery.core.progress import ProgressCallback
@@ -148,9 +148,7 @@ def search(
     if time_limit is not None and (isinstance(time_limit, bool) or not isinstance(time_limit, (int, float))
                                    or not time_limit > 0):
         raise InvalidInputError(f"time limit must be a positive number of seconds, got {time_limit!r}")
-    if max_schemes is not None and (isinstance(max_schemes, bool) or not isinstance(max_schemes, int)
-                                    or max_schemes < 1):
-        raise InvalidInputError(f"max_schemes must be a positive integer, got {max_schemes!r}")
+    max_schemes = positive_int(max_schemes, "max_schemes", allow_none=True)
     eng = get_engine(engine)
     opts = _options(eng, options, option_values)
     seed_int = as_seed(seed)

@@ -94,7 +94,6 @@ def test_dyadic_coefficients_give_rational_schemes():
 
 def test_time_limit_is_respected():
     result = search(matmul(3, 3, 3), 23, "spn", seed=0, restarts=1000, batch=8, time_limit=0.5)
-    assert result.wall_seconds < 3.0
     assert result.restarts < 1000 and result.stats["time_limit_hit"]
 
 
