@@ -30,11 +30,13 @@ COEFFICIENT_SETS: dict[str, tuple[Fraction, ...]] = {
     "dyadic": tuple(
         Fraction(v) for v in ("-2", "-1", "-1/2", "0", "1/2", "1", "2")
     ),
+    # small rationals for Winograd transforms: p/q with |p| <= 2, q in {1, 2, 3, 4, 6, 8, 12, 24}
+    "rational": tuple(sorted({Fraction(p, q) for p in range(-2, 3) for q in (1, 2, 3, 4, 6, 8, 12, 24)})),
 }
 
 
 def coefficient_set(name: str) -> tuple[Fraction, ...]:
-    """The coefficient set called ``name`` (``ternary``, ``int2``, ``dyadic``).
+    """The coefficient set called ``name`` (``ternary``, ``int2``, ``dyadic``, ``rational``).
 
     Examples
     --------
@@ -190,10 +192,12 @@ def coefficient_values(spec: Any, where: str = "coefficients") -> tuple[Fraction
     ['-1', '0', '1']
     >>> [str(v) for v in coefficient_values("0, 1/2, -1/2")]
     ['-1/2', '0', '1/2']
+    >>> len(coefficient_values("rational"))
+    21
     >>> coefficient_values("quaternary")
     Traceback (most recent call last):
     ...
-    discovery.core.errors.InvalidInputError: coefficients: unknown set 'quaternary': use ternary, int2, dyadic or a list such as 0,1,-1,1/2
+    discovery.core.errors.InvalidInputError: coefficients: unknown set 'quaternary': use ternary, int2, dyadic, rational or a list such as 0,1,-1,1/2
     """
     if isinstance(spec, str):
         text = spec.strip()

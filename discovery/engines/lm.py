@@ -194,7 +194,7 @@ class LMOptions(EngineOptions):
                         help="Tikhonov weight of the first stage (divided by 10 twice)")
     iterations: int = option(400, minimum=1, help="least-squares evaluations per stage")
     refine: bool = option(True, help="hand near misses to CP-SAT refinement")
-    refine_time: float = option(20.0, minimum=0.0, exclusive_minimum=True,
+    refine_seconds: float = option(20.0, minimum=0.0, exclusive_minimum=True,
                                 help="seconds of refinement per near miss (at least 240 for few wrong entries "
                                      "of a large problem)")
     near_miss_limit: Optional[int] = option(None, minimum=0, help="wrong entries up to which a rounding is a "
@@ -264,7 +264,7 @@ def run(problem: Problem, rank: int, options: LMOptions, *, seed: int = 0, time_
                 if o.refine and cand.field == "Z":
                     # a near miss with few wrong entries is worth a long CP-SAT search
                     long = wrong <= 16 and not dense
-                    want = max(o.refine_time, 240.0) if long else o.refine_time
+                    want = max(o.refine_seconds, 240.0) if long else o.refine_seconds
                     budget = want if left() is None else max(0.1, min(want, left()))
                     res = refine_scheme(cand, domain=dom, time_limit=budget, seed=seed + i, approx=approx,
                                         round_limit=8.0 if long else 2.0)

@@ -64,25 +64,29 @@ from __future__ import annotations
 
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Optional
 
 import numpy as np
 import torch
 
-from discovery.core.coefficients import COEFFICIENT_SETS, from_float
+from discovery.core.coefficients import coefficient_values
 from discovery.core.errors import InvalidInputError
 from discovery.algebra.quantizers import balance_terms, grid, nearest, stochastic_round, twn_ternary
 from discovery.core.problems import Problem
 from discovery.core.progress import ProgressCallback, ProgressEvent
 from discovery.core.scheme import Scheme
+from solvers.refine import refine
 from discovery.engines.base import (
     Candidate,
     Engine,
     EngineOptions,
     NearMiss,
     Tally,
+    check_coefficients,
     coefficient_domain_check,
+    domain_of,
     option,
 )
 
@@ -398,15 +402,19 @@ def _freeze_stochastic(p: torch.Tensor, frozen: torch.Tensor, values: torch.Tens
 
 
 # ---------------------------------------------------------- exact schemes
-def _to_exact(m: np.ndarray) -> np.ndarray:
+def _to_exact(m: np.ndarray, values: tuple) -> np.ndarray:
+    """Grid-valued floats as the exact grid values they stand for."""
+    floats = np.array([float(v) for v in values])
+    idx = np.abs(np.asarray(m, dtype=np.float64)[..., None] - floats).argmin(axis=-1)
     out = np.empty(m.shape, dtype=object)
-    for idx, v in np.ndenumerate(m):
-        out[idx] = from_float(float(v), max_denominator=2)
+    for pos, i in np.ndenumerate(idx):
+        v = values[int(i)]
+        out[pos] = int(v) if v.denominator == 1 else v
     return out
 
 
-def _make_scheme(problem: Problem, factors, field: str, meta: dict) -> Scheme:
-    U, V, W = (_to_exact(f) for f in factors)
+def _make_scheme(problem: Problem, factors, values: tuple, field: str, meta: dict) -> Scheme:
+    U, V, W = (_to_exact(f, values) for f in factors)
     return Scheme(problem, U, V, W, field, meta)
 
 
@@ -435,7 +443,9 @@ class SPNOptions(EngineOptions):
                        "random operand pairs")
     quantizer: str = option("anneal", choices=QUANTIZERS,
                             help="how real factors become exact coefficients (ste: the paper's baseline)")
-    coefficients: str = option("ternary", choices=tuple(COEFFICIENT_SETS), help="coefficient set")
+    coefficients: str = option("ternary", check=check_coefficients, metavar="SET",
+                               help="coefficient set: ternary, int2, dyadic, rational (p/q, |p| <= 2, "
+                                    "q | 24) or a list like 0,1,-1,1/2,-1/2")
     restarts: int = option(32, minimum=1, help="random restarts in total")
     batch: Optional[int] = option(None, minimum=1, help="restarts advanced together (default min(restarts, 64))")
     steps: Optional[int] = option(None, minimum=10, help="gradient steps per restart (default grows with the "
@@ -456,10 +466,22 @@ class SPNOptions(EngineOptions):
                            help="fractions of the steps for pre-training, sparsity, quantisation, polish")
     device: Optional[str] = option(None, check=_check_device, help="torch device (default CUDA when available)")
     threads: Optional[int] = option(1, minimum=1, help="torch CPU threads during the run (none: keep torch's)")
+    refine: bool = option(True, help="hand near misses to CP-SAT refinement (solvers.refine), overlapping "
+                          "with the next batch")
+    refine_seconds: float = option(10.0, minimum=0.0, exclusive_minimum=True,
+                                   help="time slice of CP-SAT refinement per near miss")
+    refine_wrong: int = option(16, minimum=1, help="refine near misses wrong in at most this many entries")
+
+    def values(self) -> tuple:
+        """The coefficient set as sorted Fractions."""
+        return coefficient_values(self.coefficients)
+
+    def field(self) -> str:
+        """Z for integer sets, Q for sets with fractions."""
+        return "Z" if all(v.denominator == 1 for v in self.values()) else "Q"
 
     def accepts(self, scheme: Scheme) -> Optional[str]:
-        fields = ("Q",) if self.coefficients == "dyadic" else ("Z",)
-        return coefficient_domain_check(scheme, COEFFICIENT_SETS[self.coefficients], fields)
+        return coefficient_domain_check(scheme, self.values(), (self.field(),))
 
 
 def run(problem: Problem, rank: int, options: SPNOptions, *, seed: int = 0, time_limit: Optional[float] = None,
@@ -491,6 +513,11 @@ def run(problem: Problem, rank: int, options: SPNOptions, *, seed: int = 0, time
         torch.set_num_threads(previous)
 
 
+def _refine_near_miss(near: NearMiss, domain, seconds: float, seed: int):
+    """One refinement (run in a worker thread; CP-SAT releases the GIL)."""
+    return refine(near.scheme, domain=domain, time_limit=seconds, seed=seed, approx=near.approx, workers=1)
+
+
 def _run(problem: Problem, rank: int, o: SPNOptions, seed: int, time_limit, callback) -> Iterator:
     start = time.monotonic()
     restarts = o.restarts
@@ -499,6 +526,7 @@ def _run(problem: Problem, rank: int, o: SPNOptions, seed: int, time_limit, call
     sparsity = (0.0 if o.quantizer == "ste" else 0.03) if o.sparsity is None else o.sparsity
     nx, ny, nz = problem.shape
     threshold = max(4, nx * ny * nz // 16) if o.near_miss_threshold is None else o.near_miss_threshold
+    values = o.values()
     cfg = Config(
         loss=o.loss, quantizer=o.quantizer, coefficients=o.coefficients, restarts=restarts, batch=batch,
         steps=steps, lr=o.lr, init_scale=o.init_scale, weight_decay=o.weight_decay, sparsity=sparsity,
@@ -508,56 +536,104 @@ def _run(problem: Problem, rank: int, o: SPNOptions, seed: int, time_limit, call
     )
     dev = _device(o.device)
     dtype = torch.float64 if dev.type == "cpu" else torch.float32
-    field = "Q" if o.coefficients == "dyadic" else "Z"
+    field = o.field()
+    domain = domain_of(o.coefficients)
 
     T = torch.tensor(problem.tensor(), dtype=dtype, device=dev)
     T64 = torch.tensor(problem.tensor(), dtype=torch.float64)
     loss_fn = _Loss(cfg.loss, T, cfg.samples, cfg.fresh_samples, seed)
     deadline = _Deadline(time_limit, start)
     emit = callback or (lambda event: None)
-    found = 0
     best_loss = math.inf
-    stats = {"device": str(dev), "steps": steps, "batch": batch}
+    # what became of every restart: exact after rounding, exact after refinement, or still wrong
+    counts = {"exact_rounded": 0, "exact_refined": 0}
+    refining: dict = {}  # future -> (near miss, restart index)
+    pool = ThreadPoolExecutor(max_workers=1) if o.refine else None
+
+    def tally(done: int) -> Tally:
+        stats = {"device": str(dev), "steps": steps, "batch": batch, "time_limit_hit": deadline.hit,
+                 "refining": len(refining), **counts, "wrong": done - counts["exact_rounded"] - counts["exact_refined"]}
+        return Tally(done, None if best_loss == math.inf else best_loss, stats)
+
+    def message(done: int) -> str:
+        wrong = done - counts["exact_rounded"] - counts["exact_refined"]
+        return (f"exact {counts['exact_rounded']} rounded + {counts['exact_refined']} refined, {wrong} wrong"
+                + (f", {len(refining)} refining" if refining else ""))
+
+    def finished(wait: bool) -> Iterator:
+        """Refinements that have ended (all of them when ``wait``), as candidates, in the order they
+        were started (so the order of the results does not depend on thread timing)."""
+        for future in list(refining):  # dicts keep insertion order
+            if not (wait or future.done()):
+                break
+            near, index = refining.pop(future)
+            try:
+                got = future.result()
+            except InvalidInputError:
+                continue
+            if got.exact:
+                counts["exact_refined"] += 1
+                yield Candidate(got.scheme, time.monotonic() - start,
+                                {"restart": index, "steps": steps, "refined": True, "wrong_before": near.wrong})
 
     done = 0
     emit(ProgressEvent(NAME, 0, restarts, 0, None, "starting"))
-    while done < restarts and not deadline.passed():
-        indices = list(range(o.first_restart + done, o.first_restart + min(restarts, done + batch)))
+    try:
+        while done < restarts and not deadline.passed():
+            indices = list(range(o.first_restart + done, o.first_restart + min(restarts, done + batch)))
 
-        def report(phase: str):
-            emit(ProgressEvent(NAME, done, restarts, found, None if best_loss == math.inf else best_loss, phase))
+            def report(phase: str):
+                emit(ProgressEvent(NAME, done, restarts, counts["exact_rounded"] + counts["exact_refined"],
+                                   None if best_loss == math.inf else best_loss, f"{phase}; {message(done)}"))
 
-        params, candidates = _train_batch(cfg, rank, T, indices, seed, loss_fn, deadline, report)
-        final = loss_fn.value(*params).cpu()
-        wrong = torch.stack([
-            ((_reconstruct(*(c.to("cpu", torch.float64) for c in cand)) - T64).abs() > _EXACT_TOL).sum(dim=(1, 2, 3))
-            for cand in candidates
-        ])  # (candidates, B)
-        choice = wrong.argmin(dim=0)
-        finite = final[torch.isfinite(final)]
-        if finite.numel():
-            best_loss = min(best_loss, float(finite.min()))
-        approx = [p.cpu().numpy() for p in params]
-        items = []
-        for j, index in enumerate(indices):
-            c = int(choice[j])
-            errors = int(wrong[c, j])
-            if errors > cfg.near_miss_threshold:
-                continue
-            factors = [m[j].cpu().numpy() for m in candidates[c]]
-            scheme = _make_scheme(problem, factors, field, {})
-            info = {"restart": index, "steps": steps}
-            if errors == 0:
-                found += 1
-                items.append(Candidate(scheme, time.monotonic() - start, info))
-            else:
+            params, candidates = _train_batch(cfg, rank, T, indices, seed, loss_fn, deadline, report)
+            final = loss_fn.value(*params).cpu()
+            wrong = torch.stack([
+                ((_reconstruct(*(c.to("cpu", torch.float64) for c in cand)) - T64).abs() > _EXACT_TOL)
+                .sum(dim=(1, 2, 3)) for cand in candidates
+            ])  # (candidates, B)
+            choice = wrong.argmin(dim=0)
+            finite = final[torch.isfinite(final)]
+            if finite.numel():
+                best_loss = min(best_loss, float(finite.min()))
+            approx = [p.cpu().numpy() for p in params]
+            items = []
+            for j, index in enumerate(indices):
+                c = int(choice[j])
+                errors = int(wrong[c, j])
+                if errors > cfg.near_miss_threshold and not (o.refine and errors <= o.refine_wrong):
+                    continue
+                factors = [m[j].cpu().numpy() for m in candidates[c]]
+                scheme = _make_scheme(problem, factors, values, field, {})
+                info = {"restart": index, "steps": steps}
+                if errors == 0:
+                    counts["exact_rounded"] += 1
+                    items.append(Candidate(scheme, time.monotonic() - start, info))
+                    continue
                 items.append(NearMiss(scheme, errors, tuple(a[j] for a in approx), info))
-        done += len(indices)
-        stats["time_limit_hit"] = deadline.hit
-        yield Tally(done, None if best_loss == math.inf else best_loss, dict(stats))
-        yield from items
-        emit(ProgressEvent(NAME, done, restarts, found, None if best_loss == math.inf else best_loss,
-                           "time limit" if deadline.hit else ""))
+            done += len(indices)
+            yield tally(done)
+            yield from items
+            # refinements start after the exact ones are out: a caller that has enough stops first
+            for near in items:
+                if pool is None or not isinstance(near, NearMiss) or near.wrong > o.refine_wrong:
+                    continue
+                left = None if time_limit is None else time_limit - (time.monotonic() - start)
+                if left is None or left > 0.1:
+                    budget = o.refine_seconds if left is None else min(o.refine_seconds, left)
+                    index = near.info["restart"]
+                    refining[pool.submit(_refine_near_miss, near, domain, budget, seed + index)] = (near, index)
+            yield from finished(wait=False)
+            emit(ProgressEvent(NAME, done, restarts, counts["exact_rounded"] + counts["exact_refined"],
+                               None if best_loss == math.inf else best_loss,
+                               ("time limit; " if deadline.hit else "") + message(done)))
+        yield from finished(wait=True)
+        yield tally(done)
+        emit(ProgressEvent(NAME, done, restarts, counts["exact_rounded"] + counts["exact_refined"],
+                           None if best_loss == math.inf else best_loss, message(done)))
+    finally:  # a refinement in flight ends within its time slice; nothing waits for it
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
 
 
 ENGINE = Engine(
