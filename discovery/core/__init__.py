@@ -10,9 +10,11 @@ contract.  Nothing here imports another layer of the toolkit.
 from discovery.core.errors import (
     BilinearError,
     InfeasibleError,
+    InternalError,
     InvalidInputError,
     NotExactError,
     NotFoundError,
+    ResourceLimitError,
     SchemeFormatError,
     UnsafePickleError,
 )
@@ -31,9 +33,11 @@ from discovery.core.scheme import FIELDS, Scheme
 __all__ = [
     "BilinearError",
     "InfeasibleError",
+    "InternalError",
     "InvalidInputError",
     "NotExactError",
     "NotFoundError",
+    "ResourceLimitError",
     "SchemeFormatError",
     "UnsafePickleError",
     "Problem",

@@ -42,6 +42,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from discovery.core import limits
 from discovery.core.errors import InvalidInputError
 
 __all__ = [
@@ -128,7 +129,15 @@ class Problem(ABC):
         return tuple(int(np.prod(s)) for s in self.operand_shapes)  # type: ignore[return-value]
 
     def tensor(self) -> np.ndarray:
-        """The exact tensor ``T`` (int64, read-only) with shape :attr:`shape`."""
+        """The exact tensor ``T`` (int64, read-only) with shape :attr:`shape`.
+
+        Raises
+        ------
+        ResourceLimitError
+            When ``nx * ny * nz`` is above the ``tensor_entries`` limit of
+            :mod:`discovery.core.limits` (checked before anything is allocated).
+        """
+        limits.check_problem(self)
         return _cached_tensor(self)
 
     @property
@@ -342,8 +351,7 @@ class TensorProblem(Problem):
             raise InvalidInputError(f"tensor entries are not a rectangular 3-d array: {exc}") from None
         if arr.ndim != 3 or 0 in arr.shape:
             raise InvalidInputError(f"tensor must be a non-empty 3-d array, got shape {arr.shape}")
-        if any(s > 4096 for s in arr.shape):
-            raise InvalidInputError(f"tensor shape {arr.shape} is too large")
+        limits.check("tensor_entries", int(arr.size), f"the tensor of shape {arr.shape}")
         if arr.dtype.kind == "f" or arr.dtype == object:
             flat = arr.ravel().tolist()
             for v in flat:
@@ -505,6 +513,8 @@ def problem_from_dict(d: Mapping[str, Any]) -> Problem:
     if not isinstance(d, Mapping):
         raise InvalidInputError(f"problem must be an object, got {type(d).__name__}")
     kind = d.get("kind")
+    if not isinstance(kind, str):
+        raise InvalidInputError(f"problem kind must be a string, got {type(kind).__name__} {_short(kind)}")
     expected = {
         "matmul": ("k", "m", "n"),
         "correlation": ("m", "r"),
@@ -535,8 +545,19 @@ def problem_from_dict(d: Mapping[str, Any]) -> Problem:
         or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in shape)
     ):
         raise InvalidInputError(f"tensor shape must be three positive integers, got {shape!r}")
-    if not isinstance(entries, list) or len(entries) != shape[0] * shape[1] * shape[2]:
-        raise InvalidInputError(
-            f"tensor entries must be a flat list of {shape[0] * shape[1] * shape[2]} integers"
-        )
-    return tensor(np.array(entries, dtype=object).reshape(shape))
+    size = shape[0] * shape[1] * shape[2]
+    limits.check("tensor_entries", size, f"the tensor of shape {tuple(shape)}")
+    if not isinstance(entries, list) or len(entries) != size:
+        raise InvalidInputError(f"tensor entries must be a flat list of {size} integers")
+    for i, v in enumerate(entries):
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise InvalidInputError(
+                f"tensor entries must be a flat list of {size} integers; entry {i} is {type(v).__name__} {_short(v)}")
+    arr = np.empty(size, dtype=object)
+    arr[:] = entries
+    return tensor(arr.reshape(shape))
+
+
+def _short(value: Any, width: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
