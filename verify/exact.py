@@ -8,6 +8,7 @@ on every partial sum shows it cannot overflow; Python integers otherwise.
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 import numpy as np
@@ -17,7 +18,7 @@ from discovery.core.errors import NotExactError
 from discovery.core.scheme import Scheme
 from verify.result import Verification
 
-__all__ = ["reconstruct_scaled", "residual", "wrong_entries", "verify_exact", "check_exact"]
+__all__ = ["integer_factors", "reconstruct_scaled", "residual", "wrong_entries", "verify_exact", "check_exact"]
 
 _INT64_SAFE = 2**62
 _FLOAT64_EXACT = 2**53
@@ -40,7 +41,7 @@ def reconstruct_scaled(scheme: Scheme) -> tuple[np.ndarray, int]:
     """
     problem = scheme.problem
     limits.check_problem(problem)
-    (nu, du), (nv, dv), (nw, dw) = scheme.integer_factors()
+    (nu, du), (nv, dv), (nw, dw) = integer_factors(scheme)
     shape = problem.shape
     small = all(m.dtype != object for m in (nu, nv, nw))
     if small:
@@ -57,6 +58,32 @@ def reconstruct_scaled(scheme: Scheme) -> tuple[np.ndarray, int]:
     else:
         n = _reconstruct_dense(nu, nv, nw, shape, np.float64 if bound < _FLOAT64_EXACT else np.int64)
     return n, du * dv * dw
+
+
+def _integer_matrix(mat: np.ndarray) -> tuple[np.ndarray, int]:
+    """``(N, d)`` with ``N / d == mat``: int64 when it fits, Python ints otherwise."""
+    fractions = [v for v in mat.flat if type(v) is not int]
+    d = 1
+    for v in fractions:
+        d = math.lcm(d, Fraction(v).denominator)
+    scaled = mat if d == 1 else np.vectorize(lambda v: int(v * d), otypes=[object])(mat)
+    try:
+        return scaled.astype(np.int64), d
+    except OverflowError:
+        return np.array(scaled, dtype=object), d
+
+
+def integer_factors(scheme: Scheme) -> tuple[tuple[np.ndarray, int], ...]:
+    """Each factor of ``scheme`` as ``(integer matrix, common denominator)``.
+
+    Examples
+    --------
+    >>> from discovery.core.problems import matmul
+    >>> (u, du), _, _ = integer_factors(Scheme(matmul(1, 1, 1), [["1/2"]], [[2]], [[1]], "Q"))
+    >>> u.tolist(), du
+    ([[1]], 2)
+    """
+    return tuple(_integer_matrix(m) for m in scheme.factors)
 
 
 def _reconstruct_sparse(nu, nv, nw, counts, shape) -> np.ndarray:

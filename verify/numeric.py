@@ -37,6 +37,7 @@ import numpy as np
 from discovery.core.errors import InvalidInputError
 from discovery.core.scheme import Scheme
 from discovery.core.seeds import as_generator
+from verify.exact import integer_factors
 from verify.result import Verification
 
 __all__ = ["NumericReport", "numeric_report", "numeric_error", "verify_numeric", "DTYPES"]
@@ -119,7 +120,7 @@ def _identity_test(scheme: Scheme, samples: int, rng) -> tuple[int, str, float]:
     low, high = (0, 1) if f2 else (-_SPREAD, _SPREAD)
     x = rng.integers(low, high + 1, size=(samples, nx))
     y = rng.integers(low, high + 1, size=(samples, ny))
-    (nu, du), (nv, dv), (nw, dw) = scheme.integer_factors()
+    (nu, du), (nv, dv), (nw, dw) = integer_factors(scheme)
     big = any(m.dtype == object for m in (nu, nv, nw))
     if not big:
         su = int(np.abs(nu).sum(axis=1).max()) * high

@@ -9,6 +9,7 @@ contract.  Nothing here imports another layer of the toolkit.
 
 from discovery.core.errors import (
     BilinearError,
+    CatalogError,
     InfeasibleError,
     InternalError,
     InvalidInputError,
@@ -32,6 +33,7 @@ from discovery.core.scheme import FIELDS, Scheme
 
 __all__ = [
     "BilinearError",
+    "CatalogError",
     "InfeasibleError",
     "InternalError",
     "InvalidInputError",

@@ -21,6 +21,10 @@ class ResourceLimitError(InvalidInputError):
     """A size above one of the limits of :mod:`discovery.core.limits` (which says how to raise it)."""
 
 
+class CatalogError(InvalidInputError):
+    """The catalog cannot take a scheme: its folder is a file, a link is in the way, ..."""
+
+
 class SchemeFormatError(InvalidInputError):
     """A scheme file (JSON or AlphaTensor ``.npz``) that cannot be read."""
 
