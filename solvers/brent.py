@@ -321,12 +321,16 @@ class BrentModel:
         s = self.domain.scale
         mats = []
         for mat in self.entries:
-            rows = []
-            for row in mat:
-                rows.append([
-                    Fraction(e if isinstance(e, int) else int(solver.value(e)), s) for e in row
-                ])
-            mats.append(rows)
+            values = np.array([[e if isinstance(e, int) else int(solver.value(e)) for e in row] for row in mat],
+                              dtype=np.int64)
+            if s == 1:
+                mats.append(values)
+            else:
+                exact_values = np.empty(values.shape, dtype=object)
+                for idx, v in np.ndenumerate(values):
+                    q = Fraction(int(v), s)
+                    exact_values[idx] = q.numerator if q.denominator == 1 else q
+                mats.append(exact_values)
         field_ = "F2" if self.domain.name == "F2" else "Z" if s == 1 else "Q"
         return Scheme(self.problem, *mats, field=field_, meta=meta or {})
 
@@ -418,6 +422,7 @@ def build_model(
         raise InvalidInputError(f"target has shape {t.shape}, expected {(nx, ny, nz)}")
     model = cp_model.CpModel()
     full = cp_model.Domain.from_values(list(scaled))
+    biggest_scaled = max(abs(v) for v in scaled)
     boolean = field == "F2"
     restricted = 0
     entries: list = []
@@ -436,8 +441,17 @@ def build_model(
                     free += 1
                     continue
                 restricted += 1
-                if isinstance(allowed, (int, Fraction, np.integer)) and not isinstance(allowed, bool):
-                    allowed = (allowed,)
+                if type(allowed) is int or (isinstance(allowed, (Fraction, np.integer)) and not isinstance(allowed, bool)):
+                    value = Fraction(allowed) * s if type(allowed) is not int else allowed * s
+                    if type(value) is not int:
+                        if value.denominator != 1:
+                            raise InvalidInputError(
+                                f"{FACTORS[f]}[{r}][{i}]: value {allowed} does not fit the domain's scale {s}")
+                        value = int(value)
+                    if abs(value) > biggest_scaled:
+                        limits.check("domain_value", abs(value), f"{FACTORS[f]}[{r}][{i}]: value (scaled)")
+                    row.append(value)  # a constant: the common case of refinement models
+                    continue
                 vals = sorted({Fraction(exact(v, f"{FACTORS[f]}[{r}][{i}]")) * s for v in allowed})
                 if boolean:
                     vals = sorted({v % 2 for v in vals})
@@ -448,7 +462,7 @@ def build_model(
                 if not vals:
                     raise InvalidInputError(f"{FACTORS[f]}[{r}][{i}]: no allowed values")
                 biggest = max(abs(int(v)) for v in vals)
-                if biggest > max(abs(v) for v in scaled):
+                if biggest > biggest_scaled:
                     limits.check("domain_value", biggest, f"{FACTORS[f]}[{r}][{i}]: allowed value (scaled)")
                 if len(vals) == 1:
                     row.append(int(vals[0]))
@@ -638,7 +652,13 @@ def _add_ternary_equations(bm: BrentModel, t_scaled: np.ndarray, clock: _Clock) 
     (mod-2 image) of each equation added as a redundant XOR constraint."""
     model = bm.model
     alg = _Ternary(model)
-    lits = [[[alg.lits(e) for e in row] for row in mat] for mat in bm.entries]
+    lits = []
+    for mat in bm.entries:
+        rows = []
+        for row in mat:
+            clock.tick()
+            rows.append([alg.lits(e) for e in row])
+        lits.append(rows)
     su, sv, sw = ([[(i, x) for i, x in enumerate(row) if not _is_zero_pair(x)] for row in mat] for mat in lits)
     _, ny, nz = bm.problem.shape
     const: dict = defaultdict(int)

@@ -26,6 +26,7 @@ limit               variable                          default and what it bounds
                                                       domain (numerators and common denominator)
 ``points``          ``BILINEAR_MAX_POINTS``           32 interpolation points of a Cook-Toom algorithm
 ``point_value``     ``BILINEAR_MAX_POINT_VALUE``      10**6: numerator and denominator of one point
+``tile_rank``       ``BILINEAR_MAX_TILE_RANK``        256 multiplications of a nested 2-D Cook-Toom tile
 ==================  ================================  ==============================================
 """
 
@@ -72,6 +73,7 @@ LIMITS: dict[str, Limit] = {
         Limit("domain_value", "BILINEAR_MAX_DOMAIN_VALUE", 1024, "in magnitude"),
         Limit("points", "BILINEAR_MAX_POINTS", 32, "interpolation points"),
         Limit("point_value", "BILINEAR_MAX_POINT_VALUE", 10**6, "in magnitude"),
+        Limit("tile_rank", "BILINEAR_MAX_TILE_RANK", 256, "multiplications"),
     )
 }
 
@@ -121,8 +123,9 @@ def check(name: str, value: int, what: str) -> None:
     bound = get(name)
     if bound is not None and value > bound:
         limit = LIMITS[name]
+        shown = f"{value:,}" if value < 10**30 else f"a number of {len(str(value))} digits"
         raise ResourceLimitError(
-            f"{what} is {value:,}, above the limit of {bound:,} {limit.what}; "
+            f"{what} is {shown}, above the limit of {bound:,} {limit.what}; "
             f"raise it with the environment variable {limit.env}=N (0: no limit)"
         )
 

@@ -142,3 +142,14 @@ def test_exact_check_of_large_schemes_is_complete():
     bad = t.replace(U=dense, V=dense, W=dense)
     assert wrong_entries(bad) == int(np.count_nonzero(np.einsum("ra,rb,rc->abc", dense, dense, dense)
                                                       - t.problem.tensor()))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.integers(1, 5), st.data())
+def test_modular_sum_of_huge_coefficients_is_exact(nx, ny, nz, rank, data):
+    from verify.exact import _reconstruct_modular, _reconstruct_object
+
+    big = st.one_of(st.integers(-3, 3), st.integers(-2**90, 2**90))
+    mats = [np.array(data.draw(st.lists(st.lists(big, min_size=w, max_size=w), min_size=rank, max_size=rank)),
+                     dtype=object) for w in (nx, ny, nz)]
+    assert np.array_equal(_reconstruct_modular(*mats, (nx, ny, nz)), _reconstruct_object(*mats, (nx, ny, nz)))
