@@ -107,6 +107,18 @@ def _check(dtype: str, samples: int) -> None:
         raise InvalidInputError(f"samples must be a positive integer, got {samples!r}")
 
 
+def _float_matrix(mat: np.ndarray, dtype) -> np.ndarray:
+    """Exact coefficients as floats; values beyond the float range become +-inf (never OverflowError)."""
+    out = np.empty(mat.shape, dtype=np.float64)
+    for idx, v in np.ndenumerate(mat):
+        try:
+            out[idx] = float(v)
+        except OverflowError:
+            out[idx] = math.inf if v > 0 else -math.inf
+    with np.errstate(over="ignore"):
+        return out.astype(dtype)
+
+
 def _gamma(k: int, unit: float) -> float:
     ku = k * unit
     return math.inf if ku >= 1 else ku / (1 - ku)
@@ -200,7 +212,7 @@ def numeric_report(scheme: Scheme, dtype: str = "float64", samples: int = 256, s
     ref = np.asarray(p.direct(x64.astype(np.longdouble), y64.astype(np.longdouble)), dtype=np.longdouble)
     scale = float(np.abs(ref).max()) or 1.0
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
-        u, v, w = scheme.float_factors(ft)
+        u, v, w = (_float_matrix(m, ft) for m in scheme.factors)
         z = (((xd @ u.T) * (yd @ v.T)) @ w).astype(np.longdouble)
         std = np.asarray(p.direct(xd, yd)).astype(np.longdouble)
         dev = np.abs(z - ref).astype(np.float64)
@@ -211,7 +223,7 @@ def numeric_report(scheme: Scheme, dtype: str = "float64", samples: int = 256, s
     if dtype in _BOUNDED and math.isfinite(error):
         unit = float(np.finfo(ft).eps) / 2
         k = nx + ny + scheme.rank + 4
-        ua, va, wa = (np.abs(m) for m in scheme.float_factors(np.float64))
+        ua, va, wa = (np.abs(_float_matrix(m, np.float64)) for m in scheme.factors)
         magnitude = ((np.abs(x64) @ ua.T) * (np.abs(y64) @ va.T)) @ wa
         unit_ref = float(np.finfo(np.longdouble).eps) / 2
         ref_bound = _gamma(nx * ny + 2, unit_ref) * _abs_definition(p, np.abs(x64), np.abs(y64))

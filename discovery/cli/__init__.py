@@ -91,13 +91,14 @@ def _split_debug(argv: list[str]) -> tuple[list[str], bool]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``bilinear`` console script; returns the exit code."""
+    """Entry point of the ``bilinear`` console script; returns the exit code.
+
+    Usage errors found by argparse raise ``SystemExit(2)`` after one line on
+    stderr (``--help`` and ``--version``: ``SystemExit(0)``), as argparse does.
+    """
     argv, debug = _split_debug(list(sys.argv[1:] if argv is None else argv))
-    try:
-        parser = build_parser()
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse: --help, --version (0) or a usage error (2)
-        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_INVALID)
+    parser = build_parser()
+    args = parser.parse_args(argv)  # usage errors: one line and SystemExit(2); --help, --version: SystemExit(0)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return EXIT_INVALID

@@ -64,7 +64,12 @@ def run(args) -> int:
     for line in describe(scheme, check):
         say(line)
     for section in SECTIONS:
-        for line in section(scheme, args):
+        try:
+            lines = section(scheme, args)
+        except OverflowError:  # a section that measures in floating point
+            lines = [f"{section.__name__.replace('_section', '')}: not measurable in floating point "
+                     "(coefficients beyond its range)"]
+        for line in lines:
             say(line)
     say("")
     say(format_scheme(scheme))
