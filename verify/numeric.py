@@ -109,6 +109,11 @@ def _check(dtype: str, samples: int) -> None:
 
 def _float_matrix(mat: np.ndarray, dtype) -> np.ndarray:
     """Exact coefficients as floats; values beyond the float range become +-inf (never OverflowError)."""
+    try:
+        with np.errstate(over="ignore"):
+            return mat.astype(np.float64).astype(dtype)
+    except OverflowError:
+        pass
     out = np.empty(mat.shape, dtype=np.float64)
     for idx, v in np.ndenumerate(mat):
         try:
@@ -134,14 +139,22 @@ def _identity_test(scheme: Scheme, samples: int, rng) -> tuple[int, str, float]:
     y = rng.integers(low, high + 1, size=(samples, ny))
     (nu, du), (nv, dv), (nw, dw) = integer_factors(scheme)
     big = any(m.dtype == object for m in (nu, nv, nw))
+    exact_float = False
     if not big:
         su = int(np.abs(nu).sum(axis=1).max()) * high
         sv = int(np.abs(nv).sum(axis=1).max()) * high
-        big = su * sv * int(np.abs(nw).sum(axis=0).max()) >= 2**62
+        bound = su * sv * int(np.abs(nw).sum(axis=0).max())
+        big = bound >= 2**62
+        exact_float = bound < 2**53  # every partial sum an integer below 2**53: float64 products are exact
     if big:
         x, y = x.astype(object), y.astype(object)
         nu, nv, nw = (m.astype(object) for m in (nu, nv, nw))
-    got = ((x @ nu.T) * (y @ nv.T)) @ nw          # = (du dv dw) * scheme(x, y), exactly
+    if exact_float:
+        fx, fy = x.astype(np.float64), y.astype(np.float64)
+        got = (((fx @ nu.T.astype(np.float64)) * (fy @ nv.T.astype(np.float64))) @ nw.astype(np.float64))
+        got = got.astype(np.int64)
+    else:
+        got = ((x @ nu.T) * (y @ nv.T)) @ nw          # = (du dv dw) * scheme(x, y), exactly
     want = np.asarray(p.direct(x.astype(object) if big else x, y.astype(object) if big else y))
     scale = du * dv * dw
     diff = got - want * scale if not f2 else (got - want * scale) % 2
