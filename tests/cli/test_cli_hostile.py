@@ -382,3 +382,19 @@ def test_import_is_exact_by_default_and_symbolic_on_request(capsys, tmp_path):
     code, out, err = run(capsys, "import", f, "--out", tmp_path / "b", "--symbolic")
     (path,) = catalog.iter_files(tmp_path / "b")
     assert code == 0 and catalog.load_json(path).meta["verified"] == {"exact": True, "symbolic": True}
+
+
+def test_list_with_an_unreadable_subfolder_warns_and_exits_1(capsys, tmp_path, monkeypatch):
+    folder = tmp_path / "cat"
+    catalog.save(strassen(), folder)
+    (folder / "locked").mkdir()
+    real = os.scandir
+
+    def denied(path="."):
+        if Path(path) == folder / "locked":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", denied)
+    code, out, err = run(capsys, "list", "--root", folder)
+    assert code == 1 and "locked: cannot read the folder" in err and "1 schemes" in out
