@@ -18,7 +18,9 @@ from fractions import Fraction
 from typing import Any, Optional
 
 import numpy as np
-import sympy
+from sympy import QQ
+from sympy.polys.matrices import DomainMatrix
+from sympy.polys.matrices.sdm import SDM
 
 from discovery.core.errors import InvalidInputError
 from discovery.core.scheme import Scheme
@@ -29,11 +31,14 @@ __all__ = ["solve_factor", "alternate"]
 _NAMES = {"U": 0, "V": 1, "W": 2, 0: 0, 1: 1, 2: 2}
 
 
-def _as_fraction(v) -> Fraction:
-    return Fraction(int(v.p), int(v.q))
+def _qq(v):
+    f = Fraction(v)
+    return QQ(f.numerator, f.denominator)
 
 
 def _solve_q(scheme: Scheme, which: int) -> Optional[np.ndarray]:
+    """Exact least-structure solution over Q of the linear system for one factor
+    (sparse fraction-free elimination, free parameters set to zero); None when inconsistent."""
     t = scheme.problem.tensor()
     mats = list(scheme.factors)
     # move the unknown factor to the last place
@@ -42,19 +47,25 @@ def _solve_q(scheme: Scheme, which: int) -> Optional[np.ndarray]:
     a, b = mats[order[0]], mats[order[1]]
     n0, n1, n2 = tt.shape
     R = scheme.rank
-    m = sympy.Matrix(n0 * n1, R, lambda i, r: sympy.Rational(a[r, i // n1]) * sympy.Rational(b[r, i % n1]))
-    rhs = sympy.Matrix(n0 * n1, n2, lambda i, c: int(tt[i // n1, i % n1, c]))
-    try:
-        sol, params = m.gauss_jordan_solve(rhs)
-    except ValueError:  # inconsistent system
+    prod = (a[:, :, None] * b[:, None, :]).reshape(R, n0 * n1)   # M[(i, j), r] = a[r, i] * b[r, j]
+    rhs = tt.reshape(n0 * n1, n2)
+    rows = {}
+    for i in range(n0 * n1):
+        entries = {r: _qq(prod[r, i]) for r in np.flatnonzero(prod[:, i] != 0).tolist()}
+        entries.update({R + c: QQ(int(rhs[i, c])) for c in np.flatnonzero(rhs[i]).tolist()})
+        if entries:
+            rows[i] = entries
+    reduced, pivots = DomainMatrix.from_rep(SDM(rows, (n0 * n1, R + n2), QQ)).rref()
+    if any(p >= R for p in pivots):  # a pivot in the right-hand side: inconsistent
         return None
-    if params.shape[0]:
-        sol = sol.subs({p: 0 for p in params})
     out = np.empty((R, n2), dtype=object)
-    for r in range(R):
-        for c in range(n2):
-            f = _as_fraction(sympy.nsimplify(sol[r, c]))
-            out[r, c] = int(f) if f.denominator == 1 else f
+    out[...] = 0
+    red = reduced.to_sdm()
+    for j, p in enumerate(pivots):
+        for c, value in red.get(j, {}).items():
+            if c >= R:
+                f = Fraction(int(value.numerator), int(value.denominator))
+                out[p, c - R] = int(f) if f.denominator == 1 else f
     return out
 
 

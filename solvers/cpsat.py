@@ -13,9 +13,11 @@ Two strategies:
     The full model over the domain (:func:`solvers.brent.build_model`),
     with symmetry breaking and an optional warm start.
 
-The outcome is ``"found"``, ``"infeasible"`` -- only when CP-SAT proved it
-(or the tensor's flattening rank exceeds the rank) -- or ``"not_found"``
-(time out, nothing proved).
+The outcome is ``"found"``, ``"infeasible"`` -- only when it was proved, and
+then :attr:`CpsatOutcome.proof` says how: the exact flattening rank exceeds
+the rank, or CP-SAT proved the mod-2 model (or the direct model, with the
+symmetry breaking it states) infeasible -- or ``"not_found"`` (time out,
+nothing proved).  The time limit covers model building as well as solving.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from fractions import Fraction
 from typing import Any, Optional
 
 from discovery.core.checks import check_problem_rank, positive_int
-from discovery.core.errors import InfeasibleError, InvalidInputError, NotFoundError
+from discovery.core.errors import InfeasibleError, InternalError, InvalidInputError, NotFoundError
 from discovery.core.problems import Problem
 from discovery.core.progress import ProgressCallback, ProgressEvent
 from discovery.core.seeds import as_seed
@@ -59,7 +61,10 @@ def _nogood(model_f2, scheme_f2: Scheme, bm) -> None:
 def _mod2_strategy(problem, rank, domain, *, time_limit, seed, workers, callback, lift_domain):
     """F2 solve, lift, exclude, repeat.  Returns (status, scheme, info)."""
     start = time.perf_counter()
-    bm = build_model(problem, rank, field="F2")
+    try:
+        bm = build_model(problem, rank, field="F2", time_limit=time_limit)
+    except NotFoundError:
+        return "not_found", None, {"f2_solutions": 0, "stopped": "time limit reached while building the model"}
     tried = 0
     odd = tuple(v for v in lift_domain if int(v) % 2)
     even = tuple(v for v in lift_domain if int(v) % 2 == 0)
@@ -69,8 +74,15 @@ def _mod2_strategy(problem, rank, domain, *, time_limit, seed, workers, callback
             return "not_found", None, {"f2_solutions": tried}
         out = solve_model(bm, time_limit=left, workers=workers, seed=seed + tried)
         if out.status == "infeasible":
-            return "infeasible", None, {"f2_solutions": tried, "proof": "CP-SAT, mod 2" if tried == 0 else
-                                        "CP-SAT, mod 2 (every F2 solution failed to lift)"}
+            label = domain.label()
+            if tried == 0:
+                proof = (f"CP-SAT, mod 2: no rank-{rank} scheme exists mod 2, and the mod-2 image of an integer "
+                         f"scheme over {label} would be one ({out.proof})")
+            else:
+                proof = (f"CP-SAT, mod 2 (every F2 solution failed to lift): each of the {tried} F2 solutions was "
+                         f"proved not to lift to {label} and excluded, then no rank-{rank} scheme was left mod 2; "
+                         f"the mod-2 image of a scheme over {label}, terms in the model's order, would be one")
+            return "infeasible", None, {"f2_solutions": tried, "proof": proof}
         if out.status != "found":
             return "not_found", None, {"f2_solutions": tried}
         tried += 1
@@ -150,6 +162,13 @@ def solve_rank(
     >>> out = solve_rank(matmul(2, 2, 2), 3)
     >>> out.status, out.proof
     ('infeasible', 'flattening rank 4 > 3')
+
+    The issue's false proof: ``2 * x`` is ``(-1 * x) * (-1)`` over
+    {-1, 0, 1, 2}, which no sign normalisation may rule out:
+
+    >>> from discovery.core.problems import tensor
+    >>> solve_rank(tensor([[[-1]], [[2]]]), 1, [-1, 0, 1, 2], strategy="direct").status
+    'found'
     """
     dom = as_domain("ternary" if domain is None else domain)
     _validate(problem, rank, time_limit, workers)
@@ -176,21 +195,27 @@ def solve_rank(
         proof = info.pop("proof", None)
         used = "mod2"
     else:
-        bm = build_model(problem, rank, dom, symmetry_breaking=symmetry_breaking)
-        if hint is not None:
-            bm.add_hint(*hint.factors)
-        out = solve_model(bm, time_limit=time_limit, workers=workers, seed=int_seed, callback=callback)
-        status = {"found": "found", "infeasible": "infeasible"}.get(out.status, "not_found")
-        scheme = out.scheme
-        info = {"solver_status": out.solver_status}
         used = "direct"
-        if status == "infeasible":
-            proof = "CP-SAT" + (" with symmetry breaking" if bm.symmetry_breaking else "")
+        left = None if time_limit is None else max(1e-3, time_limit - (time.perf_counter() - start))
+        try:
+            bm = build_model(problem, rank, dom, symmetry_breaking=symmetry_breaking, time_limit=left)
+        except NotFoundError:
+            status, scheme, info = "not_found", None, {"stopped": "time limit reached while building the model"}
+        else:
+            if hint is not None:
+                bm.add_hint(*hint.factors)
+            left = None if time_limit is None else max(1e-3, time_limit - (time.perf_counter() - start))
+            out = solve_model(bm, time_limit=left, workers=workers, seed=int_seed, callback=callback)
+            status = {"found": "found", "infeasible": "infeasible"}.get(out.status, "not_found")
+            scheme = out.scheme
+            info = {"solver_status": out.solver_status, "symmetries": list(bm.symmetries)}
+            if status == "infeasible":
+                proof = out.proof
     seconds = time.perf_counter() - start
     if scheme is not None:
         check = verify_exact(scheme)
         if not check.ok:  # pragma: no cover - would be a bug in the model
-            raise RuntimeError(f"CP-SAT returned a wrong scheme: {check.reason}")
+            raise InternalError(f"CP-SAT returned a wrong scheme: {check.reason}")
     return CpsatOutcome("unknown" if status == "not_found" else status, scheme, proof, seconds, name, used, info)
 
 

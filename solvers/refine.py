@@ -26,14 +26,15 @@ from typing import Any, Optional
 
 import numpy as np
 
-from discovery.core.errors import InvalidInputError, NotFoundError
+from discovery.core.errors import InternalError, InvalidInputError, NotFoundError
 from discovery.core.progress import ProgressCallback, ProgressEvent
 from discovery.core.seeds import as_generator, as_seed
 from discovery.core.scheme import Scheme
 from discovery.algebra.tensor import reconstruct
 from solvers.brent import as_domain, build_model, solve_model
 from solvers.alternating import alternate
-from verify import residual, verify_exact, wrong_entries
+from verify import verify_exact, wrong_entries
+from verify.exact import reconstruct_scaled
 
 __all__ = ["RefineResult", "suspicion", "greedy_descent", "refine", "refine_or_raise"]
 
@@ -60,16 +61,56 @@ class RefineResult:
 
 
 def _wrong_mask(scheme: Scheme) -> np.ndarray:
-    res = residual(scheme)
-    return np.vectorize(lambda v: v != 0, otypes=[bool])(res) if res.dtype == object else res != 0
+    n, d = reconstruct_scaled(scheme)
+    t = scheme.problem.tensor()
+    target = t * d if (n.dtype != object and d < 2**40) else t.astype(object) * d
+    return np.asarray(n != target, dtype=bool)
 
 
-def suspicion(scheme: Scheme, approx: Optional[tuple] = None) -> list[np.ndarray]:
+def _deadline(time_limit: Optional[float]) -> Optional[float]:
+    return None if time_limit is None else time.perf_counter() + float(time_limit)
+
+
+def _past(deadline: Optional[float]) -> bool:
+    return deadline is not None and time.perf_counter() > deadline
+
+
+def _hits(wrong: np.ndarray, own: np.ndarray, x: np.ndarray, y: np.ndarray, deadline) -> np.ndarray:
+    """``hit[r, a] = sum_{b, c} wrong[a, b, c] * x[r, b] * y[r, c]`` in blocks, stopping at ``deadline``.
+
+    Few wrong entries: summed entry by entry; many: matrix products with the
+    Khatri-Rao rows of ``x`` and ``y``.
+    """
+    rank = own.shape[0]
+    n0, n1, n2 = wrong.shape
+    hit = np.zeros_like(own)
+    a_idx, b_idx, c_idx = np.nonzero(wrong)
+    if len(a_idx) * 16 <= wrong.size:
+        block = max(1, 2**20 // max(1, rank))
+        for k0 in range(0, len(a_idx), block):
+            if _past(deadline):
+                break
+            a, b, c = a_idx[k0:k0 + block], b_idx[k0:k0 + block], c_idx[k0:k0 + block]
+            np.add.at(hit.T, a, (x[:, b] * y[:, c]).T)
+        return hit
+    flat = wrong.reshape(n0, n1 * n2).astype(float)
+    block = max(1, 2**21 // max(1, n1 * n2))
+    for r0 in range(0, rank, block):
+        if _past(deadline):
+            break
+        kr = (x[r0:r0 + block, :, None] * y[r0:r0 + block, None, :]).reshape(-1, n1 * n2)
+        hit[r0:r0 + block] = (flat @ kr.T).T
+    return hit
+
+
+def suspicion(scheme: Scheme, approx: Optional[tuple] = None, deadline: Optional[float] = None) -> list[np.ndarray]:
     """A score in [0, 2] per coefficient: how likely it is wrong.
 
     The share of the tensor entries a coefficient influences (given the other
     two factors of its term) that are wrong, plus, when the continuous
     factors ``approx`` are given, twice the distance to the nearest integer.
+    Work goes over the wrong entries in blocks; past ``deadline`` (a
+    ``time.perf_counter()`` value) the blocks not yet counted are left out.
 
     Examples
     --------
@@ -80,18 +121,16 @@ def suspicion(scheme: Scheme, approx: Optional[tuple] = None) -> list[np.ndarray
     >>> float(scores[0][2, 3])
     1.0
     """
-    wrong = _wrong_mask(scheme).astype(float)
-    nzs = [np.vectorize(lambda v: v != 0, otypes=[bool])(m).astype(float) for m in scheme.factors]
+    wrong = _wrong_mask(scheme)
+    nzs = [np.asarray(m != 0, dtype=float) for m in scheme.factors]
     u, v, w = nzs
-    # wrong entries and all entries in the influence set of each coefficient
-    hit_u = np.einsum("abc,rb,rc->ra", wrong, v, w)
-    all_u = np.einsum("rb,rc->r", v, w)[:, None] * np.ones_like(u)
-    hit_v = np.einsum("abc,ra,rc->rb", wrong, u, w)
-    all_v = np.einsum("ra,rc->r", u, w)[:, None] * np.ones_like(v)
-    hit_w = np.einsum("abc,ra,rb->rc", wrong, u, v)
-    all_w = np.einsum("ra,rb->r", u, v)[:, None] * np.ones_like(w)
+    hits = [_hits(wrong, u, v, w, deadline), _hits(wrong.transpose(1, 0, 2), v, u, w, deadline),
+            _hits(wrong.transpose(2, 0, 1), w, u, v, deadline)]
+    sums = [m.sum(axis=1) for m in nzs]
+    totals = [(sums[1] * sums[2])[:, None] * np.ones_like(u), (sums[0] * sums[2])[:, None] * np.ones_like(v),
+              (sums[0] * sums[1])[:, None] * np.ones_like(w)]
     scores = []
-    for hit, tot in ((hit_u, all_u), (hit_v, all_v), (hit_w, all_w)):
+    for hit, tot in zip(hits, totals):
         with np.errstate(invalid="ignore", divide="ignore"):
             scores.append(np.where(tot > 0, hit / np.maximum(tot, 1), 0.0))
     if approx is not None:
@@ -101,9 +140,23 @@ def suspicion(scheme: Scheme, approx: Optional[tuple] = None) -> list[np.ndarray
     return scores
 
 
-def greedy_descent(scheme: Scheme, domain: Any = "ternary", max_moves: int = 1000) -> Scheme:
+#: greedy_descent holds rank * nx * ny * nz changes per step; above this many it is skipped.
+GREEDY_ENTRIES = 2**25
+#: The first neighbourhood frees at most this many coefficients (it widens from there).
+START_MAX = 2000
+#: The exact move over Q solves a (rank x n_a n_b) linear system with sympy, which cannot be
+#: interrupted; above this many entries it is skipped.
+ALTERNATING_ENTRIES = 200_000
+
+
+def greedy_descent(scheme: Scheme, domain: Any = "ternary", max_moves: int = 1000,
+                   deadline: Optional[float] = None) -> Scheme:
     """Change one coefficient at a time (to a domain value) while that lowers
     the number of wrong tensor entries; integer schemes and domains only.
+
+    Schemes with more than :data:`GREEDY_ENTRIES` ``rank * nx * ny * nz`` are
+    returned unchanged (each step would hold that many entries), and so is
+    the current state when ``deadline`` passes.
 
     Examples
     --------
@@ -114,7 +167,8 @@ def greedy_descent(scheme: Scheme, domain: Any = "ternary", max_moves: int = 100
     True
     """
     dom = as_domain(domain)
-    if dom.scale != 1 or scheme.field != "Z":
+    nx, ny, nz = scheme.problem.shape
+    if dom.scale != 1 or scheme.field != "Z" or scheme.rank * nx * ny * nz > GREEDY_ENTRIES:
         return scheme
     try:
         mats = [np.array(m.tolist(), dtype=np.int64) for m in scheme.factors]
@@ -124,6 +178,8 @@ def greedy_descent(scheme: Scheme, domain: Any = "ternary", max_moves: int = 100
     t = scheme.problem.tensor().astype(np.int64)
     perms = [(0, 1, 2), (1, 0, 2), (2, 0, 1)]  # factor f's index first
     for _ in range(max_moves):
+        if _past(deadline):
+            break
         u, v, w = mats
         err = reconstruct(u, v, w) - t
         wrong = np.count_nonzero(err)
@@ -152,8 +208,9 @@ def greedy_descent(scheme: Scheme, domain: Any = "ternary", max_moves: int = 100
 
 
 def _out_of_domain(scheme: Scheme, dom) -> list[np.ndarray]:
-    allowed = set(dom.values)
-    return [np.vectorize(lambda v: Fraction(v) not in allowed, otypes=[bool])(m) for m in scheme.factors]
+    allowed = set(dom.values)  # Fractions; ints hash and compare equal to them
+    return [np.fromiter((v not in allowed for v in m.flat), dtype=bool, count=m.size).reshape(m.shape)
+            for m in scheme.factors]
 
 
 def refine(
@@ -179,7 +236,9 @@ def refine(
     domain : str or values
         Coefficient domain for the freed entries.
     time_limit : float, optional
-        Total budget in seconds.
+        Total budget in seconds, model building included: every phase
+        checks it, and the exact move over Q is skipped for schemes too
+        large to solve within it (:data:`ALTERNATING_ENTRIES`).
     approx : (U, V, W) float arrays, optional
         Continuous factors the scheme was rounded from (confidence).
     start : int, optional
@@ -205,10 +264,12 @@ def refine(
         raise InvalidInputError(f"expected a Scheme, got {type(scheme).__name__}")
     if scheme.field == "F2":
         raise InvalidInputError("refine works over Z or Q; lift an F2 scheme with solvers.lifting.lift")
-    if time_limit is not None and not time_limit > 0:
-        raise InvalidInputError(f"time limit must be positive, got {time_limit!r}")
+    if time_limit is not None and (isinstance(time_limit, bool) or not isinstance(time_limit, (int, float))
+                                   or not time_limit > 0):
+        raise InvalidInputError(f"time limit must be a positive number of seconds, got {time_limit!r}")
     dom = as_domain(domain)
     t0 = time.perf_counter()
+    deadline = _deadline(time_limit)
     rng = as_generator(seed)
     int_seed = as_seed(seed)
     wrong0 = wrong_entries(scheme)
@@ -217,7 +278,7 @@ def refine(
     def finish(found: Scheme, how: str) -> RefineResult:
         check = verify_exact(found)
         if not check.ok:  # pragma: no cover - solver bug guard
-            raise RuntimeError(f"refinement produced a wrong scheme: {check.reason}")
+            raise InternalError(f"refinement produced a wrong scheme: {check.reason}")
         result.status = "exact"
         result.seconds = time.perf_counter() - t0
         prov = dict(scheme.meta.get("provenance", {}) or {})
@@ -237,21 +298,30 @@ def refine(
     def left() -> Optional[float]:
         return None if time_limit is None else time_limit - (time.perf_counter() - t0)
 
-    if use_alternating:
+    def out_of_time() -> RefineResult:
+        result.seconds = time.perf_counter() - t0
+        return result
+
+    nx, ny, nz = scheme.problem.shape
+    if use_alternating and scheme.rank * max(nx * ny, nx * nz, ny * nz) <= ALTERNATING_ENTRIES:
         got = alternate(scheme, over="Q", time_limit=min(10.0, left() or 10.0))
         if got is not None and (set(Fraction(v) for m in got.factors for v in m.ravel()) <= set(dom.values)):
             return finish(got, "alternating")
+    if _past(deadline):
+        return out_of_time()
 
-    descended = greedy_descent(scheme, dom)
+    descended = greedy_descent(scheme, dom, deadline=deadline)
     if wrong_entries(descended) == 0:
         return finish(descended, "greedy")
+    if _past(deadline):
+        return out_of_time()
     # LNS alternates between the input and its greedy descent (when different)
     bases = []
     for base in (scheme, descended) if descended != scheme else (scheme,):
-        scores = suspicion(base, approx)
+        scores = suspicion(base, approx, deadline=deadline)
         flat = np.concatenate([x.ravel() for x in scores])
         forced = np.concatenate([o.ravel() for o in _out_of_domain(base, dom)])
-        k0 = start if start is not None else max(8, int(np.count_nonzero(flat >= 0.5)))
+        k0 = start if start is not None else max(8, min(START_MAX, int(np.count_nonzero(flat >= 0.5))))
         bases.append((base, scores, flat, forced, min(flat.size, max(1, int(k0)))))
     sizes = [x.size for x in bases[0][1]]
     shapes = [x.shape for x in bases[0][1]]
@@ -294,9 +364,16 @@ def refine(
             entry_values.append([[None if mask[r, i] else current[f][r][i] for i in range(sh[1])]
                                  for r in range(sh[0])])
             offs += size
-        bm = build_model(scheme.problem, scheme.rank, dom, entry_values=entry_values, symmetry_breaking=False)
-        bm.add_hint(*[np.array([[float(Fraction(v)) for v in row] for row in m]) for m in current])
         limit = slice_ if remaining is None else max(0.05, min(slice_, remaining))
+        try:
+            bm = build_model(scheme.problem, scheme.rank, dom, entry_values=entry_values, symmetry_breaking=False,
+                             time_limit=None if remaining is None else max(0.01, left()))
+        except NotFoundError:  # the budget ran out while building
+            result.history.append((result.rounds, int(free.sum()), "building timed out", 0.0))
+            break
+        bm.add_hint(*base.factors)
+        if remaining is not None:
+            limit = max(0.01, min(limit, left() - 0.01))
         out = solve_model(bm, time_limit=limit, workers=workers, seed=int_seed + result.rounds)
         result.freed = int(free.sum())
         result.history.append((result.rounds, result.freed, out.status, round(out.seconds, 3)))

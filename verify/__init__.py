@@ -1,11 +1,15 @@
 """Verification of schemes at three levels, none of which a wrong scheme passes.
 
 * :func:`verify.exact.verify_exact` -- integer/rational (or mod 2) reconstruction
-  of the tensor; fast.
-* :func:`verify.symbolic.verify_symbolic` -- apply the algorithm to symbolic
-  operands with sympy and compare with the problem's *definition*.
-* :func:`verify.numeric.verify_numeric` -- float64/float32 error against the
-  direct computation on random inputs.
+  of the tensor, complete (every entry); sparse or exact-float64 sums, so a
+  rank-1000 12x12x12 scheme takes a tenth of a second.
+* :func:`verify.symbolic.verify_symbolic` -- the scheme's output polynomials
+  against those of the problem's *definition*, applied to symbolic operands
+  with sympy.
+* :func:`verify.numeric.verify_numeric` -- an exact identity test on random
+  integer inputs (and, in float64/float32, the rigorous rounding bound of any
+  exact scheme), plus the accuracy in float64/float32/float16 measured
+  against the standard algorithm's in the same dtype.
 """
 
 from verify.result import Verification

@@ -2,8 +2,18 @@
 
 Each sub-command is a module of this package with ``NAME``, ``HELP``,
 ``add_arguments(parser)`` and ``run(args) -> int``; :data:`COMMANDS` lists
-them in help order.  Bad input of any kind ends with one line on stderr and
-exit code 2, never a traceback.
+them in help order.
+
+Exit codes, the same for every command:
+
+* 0 -- done (all exact, found, lifted, ...);
+* 1 -- a negative result: a wrong scheme, nothing found in the budget, not lifted;
+* 2 -- invalid input (:class:`~discovery.core.errors.InvalidInputError` and its
+  family, argparse errors, files that cannot be read or written): one line on
+  stderr, never a traceback;
+* 3 -- an internal error (a bug): one line saying so and how to report it;
+  ``bilinear --debug ...`` prints the traceback as well;
+* 130 -- interrupted; 141 -- the reader of stdout went away (``| head``).
 """
 
 from __future__ import annotations
@@ -11,9 +21,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import traceback
 from typing import Sequence
 
-from discovery.core.errors import BilinearError
+from discovery.cli.common import silence_stdout
+from discovery.core.errors import InfeasibleError, InvalidInputError, NotExactError, NotFoundError
 
 #: Sub-command modules, in the order ``bilinear --help`` lists them.
 COMMANDS = [
@@ -30,22 +42,31 @@ COMMANDS = [
     "train_spn",
 ]
 
+#: Exit codes (see the module docstring).
+EXIT_OK, EXIT_NEGATIVE, EXIT_INVALID, EXIT_INTERNAL = 0, 1, 2, 3
+
+REPORT = ("this is a bug in bilinear-discovery; please report it with the command line and the "
+          "traceback that `bilinear --debug ...` prints")
+
 
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors and exit code 2."""
 
     def error(self, message: str):  # noqa: D102 - argparse API
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        self.exit(2, f"{self.prog}: error: {_one_line(message)}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="bilinear",
         description="Find, prove and ship fast bilinear algorithms (Strassen-like and Winograd-like).",
+        epilog="exit codes: 0 done, 1 negative result (wrong, not found), 2 invalid input, 3 internal error",
     )
     from discovery import __version__
 
     parser.add_argument("--version", action="version", version=f"bilinear-discovery {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="on an internal error, print the traceback (also accepted after the command)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMANDS:
         try:
@@ -60,30 +81,73 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _split_debug(argv: list[str]) -> tuple[list[str], bool]:
+    """``--debug`` anywhere before a ``--`` separator."""
+    if "--" in argv:
+        cut = argv.index("--")
+        head, tail = argv[:cut], argv[cut:]
+    else:
+        head, tail = argv, []
+    return [a for a in head if a != "--debug"] + tail, "--debug" in head
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``bilinear`` console script."""
+    """Entry point of the ``bilinear`` console script; returns the exit code.
+
+    Usage errors found by argparse raise ``SystemExit(2)`` after one line on
+    stderr (``--help`` and ``--version``: ``SystemExit(0)``), as argparse does.
+    """
+    argv, debug = _split_debug(list(sys.argv[1:] if argv is None else argv))
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv)  # usage errors: one line and SystemExit(2); --help, --version: SystemExit(0)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
-        return 2
+        return EXIT_INVALID
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
-        print("bilinear: interrupted", file=sys.stderr)
+        _say("bilinear: interrupted")
         return 130
-    except (BilinearError, ValueError) as exc:
-        print(f"bilinear: error: {_one_line(exc)}", file=sys.stderr)
-        return 2
-    except OSError as exc:
+    except BrokenPipeError:
+        silence_stdout()
+        return 141
+    except InvalidInputError as exc:
+        _say(f"bilinear: error: {_one_line(exc)}")
+        return EXIT_INVALID
+    except (NotExactError, InfeasibleError, NotFoundError) as exc:
+        _say(f"bilinear: {_one_line(exc)}")
+        return EXIT_NEGATIVE
+    except OSError as exc:  # the file system, not a bug: a path that cannot be read or written
         where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
-        print(f"bilinear: error: {where}{exc.strerror or exc}", file=sys.stderr)
-        return 2
+        _say(f"bilinear: error: {_one_line(where + (exc.strerror or str(exc)))}")
+        return EXIT_INVALID
+    except Exception as exc:  # everything else is a bug, ours
+        return _internal(exc, debug)
 
 
-def _one_line(exc: BaseException) -> str:
+def _internal(exc: BaseException, debug: bool) -> int:
+    if debug:
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+    _say(f"bilinear: internal error: {type(exc).__name__}: {_one_line(exc)} ({REPORT})")
+    return EXIT_INTERNAL
+
+
+def _say(line: str) -> None:
+    try:
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
+def _one_line(exc: BaseException | str) -> str:
+    from discovery.cli.common import safe_text
+
     text = str(exc).strip() or type(exc).__name__
-    return " ".join(text.split())
+    text = " ".join(text.split())
+    if len(text) > 2000:
+        text = text[:2000] + " ..."
+    return safe_text(text)
 
 
 if __name__ == "__main__":  # pragma: no cover

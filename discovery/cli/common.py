@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import re
 import sys
-from typing import Iterator, Optional
+from typing import Any, Iterator, Optional
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -13,9 +15,73 @@ from discovery.core.errors import InvalidInputError
 from discovery.core.problems import Problem, parse_problem
 from discovery.core.progress import ProgressCallback, ProgressEvent
 
+class _Console(Console):
+    """rich's Console, but a closed pipe raises ``BrokenPipeError`` (rich exits with status 1,
+    which would hide the command's own status: ``bilinear search ... | head -1``)."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError("the reader of the output went away")
+
+
 #: stdout for results, stderr for progress and warnings.
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = _Console(highlight=False, soft_wrap=True, emoji=False)
+err = _Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def safe_text(value: Any) -> str:
+    r"""Text from files or users, made safe for a terminal.
+
+    Control and escape characters (and bidirectional overrides) become
+    visible escapes such as ``\x1b``; lone surrogates (valid in JSON,
+    not in UTF-8) become ``\ud800``.  Tabs and newlines are kept.
+
+    Examples
+    --------
+    >>> safe_text("red \x1b[31m text")
+    'red \\x1b[31m text'
+    >>> safe_text("lone \ud800")
+    'lone \\ud800'
+    """
+    text = value if isinstance(value, str) else str(value)
+    text = _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                        else f"\\u{ord(m.group()):04x}", text)
+
+
+def silence_stdout() -> None:
+    """After a broken pipe: point stdout at /dev/null so that the interpreter's final flush is quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def say(line: Any) -> None:
+    """Print one line of results to stdout, literally (no markup, escapes made visible)."""
+    out.print(safe_text(line), markup=False, emoji=False)
+
+
+def tell(line: Any) -> None:
+    """Print one line of diagnostics to stderr, literally."""
+    err.print(safe_text(line), markup=False, emoji=False)
+
+
+#: Values such as ``-1,0,1,2`` or ``-1/2`` that argparse must read as option values, not options.
+NEGATIVE_VALUES = re.compile(r"^-\d+(/\d+)?(,.*)?$|^-\d*\.\d+$")
+
+
+def allow_negative_values(parser) -> None:
+    """Let ``--domain -1,0,1,2`` and ``--points -1,0,1`` read as values (argparse
+    takes an argument that starts with ``-`` for a value only when it looks
+    like a negative number)."""
+    if hasattr(parser, "_negative_number_matcher"):
+        parser._negative_number_matcher = NEGATIVE_VALUES
 
 
 def problem_arg(spec: str) -> Problem:
@@ -65,16 +131,17 @@ def positive_float(text: str) -> float:
 
 
 def warn(message: str) -> None:
-    err.print(f"bilinear: warning: {message}")
+    tell(f"bilinear: warning: {message}")
 
 
 @contextlib.contextmanager
 def progress_bar(description: str, total: Optional[int] = None, enabled: bool = True) -> Iterator[ProgressCallback]:
     """A rich progress bar fed by :class:`~discovery.core.progress.ProgressEvent` callbacks.
 
-    Shows units done, exact schemes found and the best loss so far.
+    Shows units done, exact schemes found and the best loss so far.  Off when
+    stderr is not a terminal (logs, pipes, captured output).
     """
-    if not enabled:
+    if not enabled or not err.is_terminal:
         yield lambda event: None
         return
     progress = Progress(
@@ -87,7 +154,7 @@ def progress_bar(description: str, total: Optional[int] = None, enabled: bool = 
         TimeElapsedColumn(),
         console=err,
         transient=False,
-        disable=not sys.stderr.isatty() and False,
+        disable=not err.is_terminal,
     )
     with progress:
         task = progress.add_task(description, total=total, found=0, best="-", message="")

@@ -1,13 +1,20 @@
-"""``bilinear list``: the catalog as a table (derived from the files)."""
+"""``bilinear list``: the catalog as a table (derived from the files).
+
+Files that cannot be read are listed as unreadable rows; anything that is not
+a regular file (a FIFO, a device, a dangling link) is skipped with a warning.
+Exit 0, or 1 when a folder inside the catalog could not be read (the listing
+is incomplete); a root that is missing or unreadable is bad input (2).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from rich.table import Table
+from rich.text import Text
 
 from discovery.io.catalog import default_root, index
-from discovery.cli.common import out
+from discovery.cli.common import out, safe_text, warn
 from discovery.core.errors import InvalidInputError
 
 NAME = "list"
@@ -22,25 +29,29 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     if args.root is not None and not Path(args.root).is_dir():
         raise InvalidInputError(f"--root {args.root}: not a directory")
-    root = args.root or default_root()
-    rows = [e for e in index(root) if args.kind is None or e.kind == args.kind]
-    table = Table(title=f"catalog {root}: {len(rows)} schemes")
+    root = Path(args.root) if args.root is not None else default_root()
+    skipped: list = []
+    rows = [e for e in index(root, skipped) if args.kind is None or e.kind == args.kind]
+    incomplete = False
+    for path, reason in skipped:
+        warn(f"{path}: {reason}; skipped")
+        incomplete = incomplete or reason.startswith("cannot read")
+    table = Table(title=Text(safe_text(f"catalog {root}: {len(rows)} schemes")))
     for col in ("problem", "kind", "field", "rank", "mults", "adds", "engine", "file"):
         table.add_column(col, justify="right" if col in ("rank", "mults", "adds") else "left")
     for e in rows:
         if e.error:
-            table.add_row("?", "?", "?", "", "", "", "", f"{e.path} (unreadable: {e.error})")
+            cells = ["?", "?", "?", "", "", "", "", f"{e.path} (unreadable: {e.error})"]
         else:
-            table.add_row(e.problem, e.kind, e.field, str(e.rank), str(e.multiplications),
-                          str(e.additions), e.engine, _rel(e.path, root))
+            cells = [e.problem, e.kind, e.field, str(e.rank), str(e.multiplications), str(e.additions), e.engine,
+                     _rel(e.path, root)]
+        table.add_row(*(Text(safe_text(c)) for c in cells))
     out.print(table)
-    return 0
+    return 1 if incomplete else 0
 
 
 def _rel(path, root) -> str:
-    from pathlib import Path
-
     try:
         return str(Path(path).resolve().relative_to(Path(root).resolve()))
-    except ValueError:
+    except (ValueError, OSError):
         return str(path)

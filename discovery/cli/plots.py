@@ -49,11 +49,31 @@ def _check_target(path: str | os.PathLike) -> Path:
 
 
 def _label(v) -> str:
+    """The coefficient as cell text: exact when short, else rounded (``~1.2e+30``)."""
     if v == 0:
         return ""
-    if isinstance(v, Fraction):
-        return f"{v.numerator}/{v.denominator}"
-    return str(v)
+    text = f"{v.numerator}/{v.denominator}" if isinstance(v, Fraction) else str(v)
+    if len(text) <= 7:
+        return text
+    return "~" + _approx(v)
+
+
+def _approx(v) -> str:
+    """``%.2g`` of an exact value, also beyond the float range."""
+    v = Fraction(v)
+    if v == 0:
+        return "0"
+    exponent = len(str(abs(v.numerator))) - len(str(v.denominator))
+    scaled = v / Fraction(10) ** exponent  # within a factor 10 of 1: a float
+    return f"{float(scaled):.2g}e{exponent:+d}" if exponent else f"{float(scaled):.2g}"
+
+
+def _float(v) -> float:
+    """A float for the colour scale; values beyond the float range are clipped to +-1e300."""
+    try:
+        return max(-1e300, min(1e300, float(v)))
+    except OverflowError:
+        return 1e300 if v > 0 else -1e300
 
 
 def plot_factors(scheme: Scheme, path: str | os.PathLike) -> Path:
@@ -87,7 +107,7 @@ def plot_factors(scheme: Scheme, path: str | os.PathLike) -> Path:
     plt = _pyplot()
     xs, ys, zs = variable_names(scheme.problem)
     mats = [("U  (W_a)", scheme.U, xs, True), ("V  (W_b)", scheme.V, ys, True), ("W.T  (W_c)", scheme.W.T, zs, False)]
-    floats = [np.array([[float(v) for v in row] for row in m], dtype=float) for _, m, _, _ in mats]
+    floats = [np.array([[_float(v) for v in row] for row in m], dtype=float) for _, m, _, _ in mats]
     vmax = max(1.0, max(float(np.abs(f).max()) for f in floats))
     R = scheme.rank
     widths = [f.shape[1] for f in floats]
@@ -106,7 +126,7 @@ def plot_factors(scheme: Scheme, path: str | os.PathLike) -> Path:
             text = _label(v)
             if text:
                 ax.text(j, i, text, ha="center", va="center", fontsize=7,
-                        color="white" if abs(float(v)) > 0.6 * vmax else "black")
+                        color="white" if abs(_float(v)) > 0.6 * vmax else "black")
         ax.set_xticks(np.arange(-0.5, f.shape[1]), minor=True)
         ax.set_yticks(np.arange(-0.5, f.shape[0]), minor=True)
         ax.grid(which="minor", color="0.85", linewidth=0.5)

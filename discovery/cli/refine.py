@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from discovery.cli.common import non_negative_int, out, positive_float, problem_arg, progress_bar
+from discovery.cli.common import allow_negative_values, non_negative_int, positive_float, problem_arg, progress_bar, say
 from discovery.core.errors import InvalidInputError
 from discovery.io.formats import load_scheme
 
@@ -24,9 +24,11 @@ def domain_arg(text: str):
 
 
 def add_arguments(p) -> None:
+    allow_negative_values(p)  # --domain -1,0,1,2 is a value, not an option
     p.add_argument("file", metavar="FILE", help="a bilinear-scheme/1 JSON file (may be wrong)")
     p.add_argument("--domain", default="ternary", metavar="D",
-                   help="coefficient domain: ternary (default), int2, dyadic, or values like -1,0,1,2")
+                   help="coefficient domain: ternary (default), int2, dyadic, or values like -1,0,1,2 "
+                        "(both --domain -1,0,1,2 and --domain=-1,0,1,2 work)")
     p.add_argument("--time-limit", type=positive_float, default=60.0, metavar="S", help="budget in seconds (60)")
     p.add_argument("--out", metavar="DIR", default=None, help="catalog folder to save into (default results/)")
     p.add_argument("--seed", type=non_negative_int, default=0, help="random seed (0)")
@@ -52,12 +54,12 @@ def run(args) -> int:
         res = refine(scheme, domain=dom, time_limit=args.time_limit, seed=args.seed, callback=callback)
     what = f"{scheme.problem.spec} rank {scheme.rank}"
     if not res.exact:
-        out.print(f"NOT FOUND {what}: {res.wrong_before} wrong entries, no exact scheme over {dom.name} "
-                  f"in {res.seconds:.1f}s ({res.rounds} rounds; nothing proved)", markup=False)
+        say(f"NOT FOUND {what}: {res.wrong_before} wrong entries, no exact scheme over {dom.label()} "
+            f"in {res.seconds:.1f}s ({res.rounds} rounds; nothing proved)")
         return 1
     how = res.scheme.meta.get("provenance", {}).get("refined", {}).get("method", "already exact")
     line = f"EXACT {what} over {res.scheme.field} ({res.wrong_before} wrong entries fixed by {how}, {res.seconds:.1f}s)"
     if not args.no_save:
         line += f" -> {save(res.scheme, root=args.out)}"
-    out.print(line, markup=False)
+    say(line)
     return 0

@@ -17,7 +17,16 @@ import os
 import time
 from pathlib import Path
 
-from discovery.cli.common import non_negative_int, out, positive_float, positive_int, problem_arg, progress_bar, warn
+from discovery.cli.common import (
+    non_negative_int,
+    out,
+    positive_float,
+    positive_int,
+    problem_arg,
+    progress_bar,
+    silence_stdout,
+    warn,
+)
 from discovery.cli.engine_flags import add_engine_flags, engine_options, given_options
 from discovery.core.errors import InvalidInputError
 from discovery.core.scheme import Scheme
@@ -87,28 +96,6 @@ def run(args) -> int:
     wall = time.monotonic() - start
 
     found = len(result.schemes)
-    line = f"{problem.spec} rank {args.rank} ({args.engine}): {found} exact scheme{'s' if found != 1 else ''}"
-    if result.restarts and args.engine in ("spn", "lm"):
-        line += (f" from {result.restarts} restart{'s' if result.restarts != 1 else ''}"
-                 f" ({result.exact} exact)")
-    line += f" in {wall:.1f} s"
-    if result.first_exact_seconds is not None:
-        line += f", first after {result.first_exact_seconds:.2f} s"
-    if result.stats.get("time_limit_hit"):
-        line += " (time limit reached: the last batch was cut short)"
-    out.print(line, markup=False)
-    if result.status == "infeasible":
-        out.print(f"proved infeasible: no scheme of this rank exists in the searched domain ({result.proof})",
-                  markup=False)
-    if result.rejected:
-        warn("candidates dropped: " + ", ".join(f"{n} {why}" for why, n in result.rejected.items()))
-    for path in result.saved:
-        out.print(f"saved: {path}", markup=False)
-    if not found and result.near_misses:
-        best = result.near_misses[0]
-        out.print(f"near misses: {len(result.near_misses)}, best wrong in {best.wrong} tensor "
-                  f"entr{'y' if best.wrong == 1 else 'ies'}", markup=False)
-
     if report_path is not None:
         report = {
             "problem": problem.spec,
@@ -133,4 +120,34 @@ def run(args) -> int:
         for key, value in result.stats.items():  # engine statistics (flips, flips_per_second, ...)
             report.setdefault(key, value)
         atomic_write_bytes(report_path, (json.dumps(report, indent=2, default=str) + "\n").encode())
+    try:
+        _print_summary(problem, args, result, wall)
+    except BrokenPipeError:  # `| head`: the schemes are saved and the report written; say nothing more
+        silence_stdout()
     return 0 if found else 1
+
+
+def _print_summary(problem, args, result, wall: float) -> None:
+    found = len(result.schemes)
+    line = f"{problem.spec} rank {args.rank} ({args.engine}): {found} exact scheme{'s' if found != 1 else ''}"
+    if result.restarts and args.engine in ("spn", "lm"):
+        line += (f" from {result.restarts} restart{'s' if result.restarts != 1 else ''}"
+                 f" ({result.exact} exact)")
+    line += f" in {wall:.1f} s"
+    if result.first_exact_seconds is not None:
+        line += f", first after {result.first_exact_seconds:.2f} s"
+    if result.stats.get("time_limit_hit"):
+        line += " (time limit reached: the last batch was cut short)"
+    out.print(line, markup=False)
+    if result.status == "infeasible":
+        out.print(f"proved infeasible: no scheme of this rank exists in the searched domain ({result.proof})",
+                  markup=False)
+    if result.rejected:
+        warn("candidates dropped: " + ", ".join(f"{n} {why}" for why, n in result.rejected.items()))
+    for path in result.saved:
+        out.print(f"saved: {path}", markup=False)
+    if not found and result.near_misses:
+        best = result.near_misses[0]
+        out.print(f"near misses: {len(result.near_misses)}, best wrong in {best.wrong} tensor "
+                  f"entr{'y' if best.wrong == 1 else 'ies'}", markup=False)
+

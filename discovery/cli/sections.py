@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional, Sequence
 
+import numpy as np
+
 from discovery.codegen.costs import CostReport, OperationEnergy, energy_entry, energy_pj, scheme_costs
 from discovery.codegen.cse import transform_costs
 from discovery.core.errors import InvalidInputError
@@ -56,6 +58,16 @@ def format_report(report: CostReport, precision: str = "fp32",
     return lines
 
 
+#: Common-subexpression elimination is skipped above this many pairs of nonzeros sharing a column
+#: (dense rank-1000 schemes would take minutes); the naive counts are printed instead.
+CSE_PAIRS = 500_000
+
+
+def cse_work(scheme) -> int:
+    """A measure of the elimination's work: pairs of nonzeros in the same column of a factor."""
+    return sum(int((np.count_nonzero(m != 0, axis=0).astype(np.int64) ** 2).sum()) for m in scheme.factors)
+
+
 def costs_section(scheme, args=None) -> list[str]:
     """Lines for ``bilinear show``: counts after elimination and energy (fp32, int8).
 
@@ -68,22 +80,29 @@ def costs_section(scheme, args=None) -> list[str]:
     energy per product, 45 nm: fp32 39.4 pJ (standard 33.2 pJ), int8 1.85 pJ (standard 1.72 pJ)
     one level over 64x64 blocks, fp32: 12.1% less energy than standard
     """
-    r = scheme_costs(scheme)
+    work = cse_work(scheme)
+    eliminate = work <= CSE_PAIRS
+    r = scheme_costs(scheme, eliminate=eliminate)
+    adds = r.additions_eliminated if eliminate else r.additions
+    if eliminate:
+        text = f"additions {r.additions} naive, {r.additions_eliminated} after eliminating common subexpressions"
+    else:
+        text = (f"additions {r.additions} naive (common-subexpression elimination skipped: {work:,} pairs of "
+                f"nonzeros > {CSE_PAIRS:,})")
     lines = [
         f"costs: {r.multiplications} multiplications (standard: {r.reference_multiplications}); "
-        f"additions {r.additions} naive, {r.additions_eliminated} after eliminating common subexpressions "
-        f"(standard: {r.reference_additions})"
+        f"{text} (standard: {r.reference_additions})"
     ]
     parts = []
     for precision in ("fp32", "int8"):
-        ours = r.energy_pj(precision)
+        ours = energy_pj(r.multiplications, adds, precision)
         ref = energy_pj(r.reference_multiplications, r.reference_additions, precision)
         parts.append(f"{precision} {ours:.3g} pJ (standard {ref:.3g} pJ)")
     lines.append("energy per product, 45 nm: " + ", ".join(parts))
     if scheme.problem.kind == "matmul":
         b = 64  # one level over b x b blocks multiplied the standard way
         block = (b**3, b * b * (b - 1))
-        ours = energy_pj(r.multiplications * block[0], r.multiplications * block[1] + r.additions_eliminated * b * b)
+        ours = energy_pj(r.multiplications * block[0], r.multiplications * block[1] + adds * b * b)
         ref = energy_pj(r.reference_multiplications * block[0],
                         r.reference_multiplications * block[1] + r.reference_additions * b * b)
         lines.append(f"one level over {b}x{b} blocks, fp32: {100 * (1 - ours / ref):.1f}% less energy than standard")

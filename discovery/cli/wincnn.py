@@ -9,9 +9,8 @@ verified scheme as a catalog file under DIR.
 
 from __future__ import annotations
 
-import re
 
-from discovery.cli.common import out, problem_arg
+from discovery.cli.common import allow_negative_values, out, problem_arg
 from discovery.core.errors import InvalidInputError, NotExactError
 
 NAME = "wincnn"
@@ -19,10 +18,7 @@ HELP = "build a Winograd F(m,r) algorithm from Cook-Toom points (verified; Aᵀ,
 
 
 def add_arguments(p) -> None:
-    # Let "--points -1,0,1" read as a value: argparse takes an argument that
-    # starts with "-" for a value only when it looks like a negative number.
-    if hasattr(p, "_negative_number_matcher"):
-        p._negative_number_matcher = re.compile(r"^-\d+(/\d+)?(,.*)?$|^-\d*\.\d+$")
+    allow_negative_values(p)  # "--points -1,0,1" is a value, not an option
     p.add_argument("problem", type=problem_arg, metavar="PROBLEM",
                    help="F(m,r), F(m1xm2,r1xr2) or poly(p,q)")
     p.add_argument("--points", metavar="LIST", default=None,
@@ -105,11 +101,51 @@ def _pick(problem, which: str):
     return chosen[0], (chosen[1] if len(chosen) > 1 else None), lines
 
 
+def _axes(problem) -> list[int]:
+    """Interpolation points (multiplications) per axis of a Cook-Toom construction."""
+    if problem.kind == "correlation":
+        return [problem.m + problem.r - 1]
+    if problem.kind == "correlation2d":
+        return [m + r - 1 for m, r in zip(problem.m, problem.r)]
+    if problem.kind == "polymul":
+        return [problem.p + problem.q - 1]
+    return []
+
+
+def check_sizes(problem, *point_lists) -> None:
+    """Refuse, before any work, a tile or points above the limits of :mod:`discovery.core.limits`.
+
+    F(m, r) needs m + r - 1 points per axis (``points`` limit, 32: the
+    default point list has 31 finite points); a nested 2-D tile's rank is
+    bounded by ``tile_rank`` (256: F(8x8,8x8) with 225 multiplications is
+    built); each given point's numerator and denominator are bounded by
+    ``point_value``.
+    """
+    from discovery.core import limits
+    from discovery.winograd.cooktoom import INF, parse_points
+
+    axes = _axes(problem)
+    for n in axes:
+        limits.check("points", n, f"{problem.spec}: interpolation points per axis")
+    if len(axes) == 2:
+        limits.check("tile_rank", axes[0] * axes[1], f"{problem.spec}: the tile's rank")
+    for text in point_lists:
+        if text is None:
+            continue
+        items = [t for t in str(text).replace(";", ",").split(",") if t.strip()]
+        limits.check("points", len(items), "the number of points given")
+        for point in parse_points(text):
+            if point is not INF:
+                limits.check("point_value", max(abs(point.numerator), point.denominator),
+                             "a point's numerator or denominator")
+
+
 def run(args) -> int:
     from discovery.codegen.cse import transform_costs
     from discovery.winograd.transforms import to_transforms
     from verify import verify_all
 
+    check_sizes(args.problem, args.points, args.col_points)
     if args.col_points is not None and args.problem.kind != "correlation2d":
         raise InvalidInputError("--col-points applies to 2-D tiles F(m1xm2,r1xr2) only")
     ranking_lines: list[str] = []
@@ -134,7 +170,14 @@ def run(args) -> int:
         f"points: {points_text}; fractions in {args.fractions}",
         "verified: exact and symbolic (sympy)",
     ]
-    if p.kind in ("correlation", "correlation2d"):
+    from discovery.cli.sections import CSE_PAIRS, cse_work
+
+    if p.kind in ("correlation", "correlation2d") and cse_work(scheme) > CSE_PAIRS:
+        lines.append(f"additions (naive): {scheme.additions} (common-subexpression elimination skipped for a "
+                     f"tile this size)")
+        lines.append("")
+        lines += to_transforms(scheme).lines()
+    elif p.kind in ("correlation", "correlation2d"):
         costs = transform_costs(scheme)
         lines.append(
             f"multiplications per output: {costs['multiplications_per_output']:.4g} "

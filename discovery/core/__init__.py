@@ -9,10 +9,13 @@ contract.  Nothing here imports another layer of the toolkit.
 
 from discovery.core.errors import (
     BilinearError,
+    CatalogError,
     InfeasibleError,
+    InternalError,
     InvalidInputError,
     NotExactError,
     NotFoundError,
+    ResourceLimitError,
     SchemeFormatError,
     UnsafePickleError,
 )
@@ -30,10 +33,13 @@ from discovery.core.scheme import FIELDS, Scheme
 
 __all__ = [
     "BilinearError",
+    "CatalogError",
     "InfeasibleError",
+    "InternalError",
     "InvalidInputError",
     "NotExactError",
     "NotFoundError",
+    "ResourceLimitError",
     "SchemeFormatError",
     "UnsafePickleError",
     "Problem",

@@ -10,6 +10,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from discovery.core.coefficients import _brief
 from discovery.core.errors import InvalidInputError
 from discovery.core.problems import Problem
 
@@ -33,7 +34,7 @@ def positive_int(value: Any, name: str, *, allow_none: bool = False) -> Optional
     if value is None and allow_none:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise InvalidInputError(f"{name} must be a positive integer, got {value!r}")
+        raise InvalidInputError(f"{name} must be a positive integer, got {_brief(value)}")
     return int(value)
 
 

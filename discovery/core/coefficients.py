@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+import reprlib
 from fractions import Fraction
 from typing import Any, Iterable
 
@@ -22,6 +23,16 @@ __all__ = ["exact", "from_float", "mod2", "to_json", "common_denominator", "COEF
            "coefficient_values"]
 
 _RATIONAL = re.compile(r"^\s*([+-]?\d+)\s*(?:/\s*(\d+)\s*)?$")
+_BRIEF = reprlib.Repr()
+_BRIEF.maxlevel, _BRIEF.maxstring, _BRIEF.maxother, _BRIEF.maxlong = 3, 40, 40, 40
+
+
+def _brief(value: Any) -> str:
+    """A short repr for messages (no recursion into deep or long values)."""
+    try:
+        return _BRIEF.repr(value)
+    except Exception:  # pragma: no cover - a repr that fails
+        return f"<{type(value).__name__}>"
 
 #: Named coefficient sets used by the search engines and solvers.
 COEFFICIENT_SETS: dict[str, tuple[Fraction, ...]] = {
@@ -88,9 +99,12 @@ def exact(value: Any, where: str = "coefficient") -> int | Fraction:
     if isinstance(value, str):
         match = _RATIONAL.match(value)
         if not match:
-            raise InvalidInputError(f'{where}: {value!r} is not an integer or "p/q"')
-        num = int(match.group(1))
-        den = int(match.group(2)) if match.group(2) is not None else 1
+            raise InvalidInputError(f'{where}: {_brief(value)} is not an integer or "p/q"')
+        try:
+            num = int(match.group(1))
+            den = int(match.group(2)) if match.group(2) is not None else 1
+        except ValueError:  # more digits than Python converts (sys.get_int_max_str_digits)
+            raise InvalidInputError(f"{where}: {_brief(value)} has too many digits") from None
         if den == 0:
             raise InvalidInputError(f"{where}: zero denominator in {value!r}")
         f = Fraction(num, den)
@@ -98,7 +112,7 @@ def exact(value: Any, where: str = "coefficient") -> int | Fraction:
     # sympy Integer / Rational, without importing sympy here
     if hasattr(value, "p") and hasattr(value, "q") and getattr(value, "is_Rational", False):
         return exact(Fraction(int(value.p), int(value.q)), where)
-    raise InvalidInputError(f"{where}: {value!r} ({type(value).__name__}) is not an exact coefficient")
+    raise InvalidInputError(f"{where}: {_brief(value)} ({type(value).__name__}) is not an exact coefficient")
 
 
 def from_float(value: float, where: str = "coefficient", max_denominator: int = 1024) -> int | Fraction:
@@ -120,8 +134,8 @@ def from_float(value: float, where: str = "coefficient", max_denominator: int = 
         return exact(value, where)
     try:
         f = float(value)
-    except (TypeError, ValueError):
-        raise InvalidInputError(f"{where}: {value!r} is not a number") from None
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidInputError(f"{where}: {_brief(value)} is not a number") from None
     if not math.isfinite(f):
         raise InvalidInputError(f"{where}: {f!r} is not finite")
     frac = Fraction(f)  # exact binary value of the float

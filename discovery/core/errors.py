@@ -17,6 +17,14 @@ class InvalidInputError(BilinearError, ValueError):
     """Input that cannot be accepted: bad sizes, bad coefficients, bad spec."""
 
 
+class ResourceLimitError(InvalidInputError):
+    """A size above one of the limits of :mod:`discovery.core.limits` (which says how to raise it)."""
+
+
+class CatalogError(InvalidInputError):
+    """The catalog cannot take a scheme: its folder is a file, a link is in the way, ..."""
+
+
 class SchemeFormatError(InvalidInputError):
     """A scheme file (JSON or AlphaTensor ``.npz``) that cannot be read."""
 
@@ -45,3 +53,11 @@ class InfeasibleError(BilinearError):
 
 class NotFoundError(BilinearError):
     """No exact scheme was found within the budget (nothing was proved)."""
+
+
+class InternalError(BilinearError, RuntimeError):
+    """A check inside the toolkit failed: a bug, never the caller's fault.
+
+    Raised, for instance, when a solver returns a scheme that fails exact
+    verification.  The CLI reports it as an internal error (exit code 3).
+    """

@@ -43,6 +43,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from discovery.core import limits
+from discovery.core.coefficients import _brief
 from discovery.core.errors import InvalidInputError
 
 __all__ = [
@@ -67,7 +69,7 @@ _MAX_DIM = 64
 
 def _positive_int(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise InvalidInputError(f"{name} must be a positive integer, got {value!r}")
+        raise InvalidInputError(f"{name} must be a positive integer, got {_short(value)}")
     value = int(value)
     if value < 1:
         raise InvalidInputError(f"{name} must be a positive integer, got {value}")
@@ -80,7 +82,7 @@ def _pair(value: Any, name: str) -> tuple[int, int]:
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         value = (value, value)
     if not isinstance(value, (tuple, list)) or len(value) != 2:
-        raise InvalidInputError(f"{name} must be an integer or a pair of integers, got {value!r}")
+        raise InvalidInputError(f"{name} must be an integer or a pair of integers, got {_short(value)}")
     return (_positive_int(value[0], f"{name}[0]"), _positive_int(value[1], f"{name}[1]"))
 
 
@@ -129,7 +131,15 @@ class Problem(ABC):
         return tuple(int(np.prod(s)) for s in self.operand_shapes)  # type: ignore[return-value]
 
     def tensor(self) -> np.ndarray:
-        """The exact tensor ``T`` (int64, read-only) with shape :attr:`shape`."""
+        """The exact tensor ``T`` (int64, read-only) with shape :attr:`shape`.
+
+        Raises
+        ------
+        ResourceLimitError
+            When ``nx * ny * nz`` is above the ``tensor_entries`` limit of
+            :mod:`discovery.core.limits` (checked before anything is allocated).
+        """
+        limits.check_problem(self)
         return _cached_tensor(self)
 
     @property
@@ -343,8 +353,7 @@ class TensorProblem(Problem):
             raise InvalidInputError(f"tensor entries are not a rectangular 3-d array: {exc}") from None
         if arr.ndim != 3 or 0 in arr.shape:
             raise InvalidInputError(f"tensor must be a non-empty 3-d array, got shape {arr.shape}")
-        if any(s > 4096 for s in arr.shape):
-            raise InvalidInputError(f"tensor shape {arr.shape} is too large")
+        limits.check("tensor_entries", int(arr.size), f"the tensor of shape {arr.shape}")
         if arr.dtype.kind == "f" or arr.dtype == object:
             flat = arr.ravel().tolist()
             for v in flat:
@@ -352,7 +361,7 @@ class TensorProblem(Problem):
                     if isinstance(v, (float, np.floating)) and float(v).is_integer():
                         raise InvalidInputError(
                             f"tensor entries must be integers, got the float {v!r}")
-                    raise InvalidInputError(f"tensor entries must be integers, got {v!r}")
+                    raise InvalidInputError(f"tensor entries must be integers, got {_short(v)}")
             arr = np.array(flat, dtype=object).reshape(arr.shape)
         elif arr.dtype.kind not in "iu":
             raise InvalidInputError(f"tensor entries must be integers, got dtype {arr.dtype}")
@@ -482,14 +491,14 @@ def parse_problem(spec: str) -> Problem:
     'F(2x2,3x3)'
     """
     if not isinstance(spec, str):
-        raise InvalidInputError(f"problem spec must be a string, got {spec!r}")
+        raise InvalidInputError(f"problem spec must be a string, got {_short(spec)}")
     s = spec.strip().replace(" ", "").replace("×", "x").replace("X", "x")
     for pattern, make in _SPEC_PATTERNS:
         match = pattern.match(s)
         if match:
             return make(match.groups())
     raise InvalidInputError(
-        f"unknown problem {spec!r}: use KxMxN (matmul), F(m,r), F(m1xm2,r1xr2) or poly(p,q)"
+        f"unknown problem {_short(spec)}: use KxMxN (matmul), F(m,r), F(m1xm2,r1xr2) or poly(p,q)"
     )
 
 
@@ -504,6 +513,8 @@ def problem_from_dict(d: Mapping[str, Any]) -> Problem:
     if not isinstance(d, Mapping):
         raise InvalidInputError(f"problem must be an object, got {type(d).__name__}")
     kind = d.get("kind")
+    if not isinstance(kind, str):
+        raise InvalidInputError(f"problem kind must be a string, got {type(kind).__name__} {_short(kind)}")
     expected = {
         "matmul": ("k", "m", "n"),
         "correlation": ("m", "r"),
@@ -513,7 +524,7 @@ def problem_from_dict(d: Mapping[str, Any]) -> Problem:
     }
     if kind not in expected:
         raise InvalidInputError(
-            f"unknown problem kind {kind!r}: expected one of {', '.join(expected)}"
+            f"unknown problem kind {_short(kind)}: expected one of {', '.join(expected)}"
         )
     missing = [key for key in expected[kind] if key not in d]
     if missing:
@@ -533,9 +544,19 @@ def problem_from_dict(d: Mapping[str, Any]) -> Problem:
         or len(shape) != 3
         or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in shape)
     ):
-        raise InvalidInputError(f"tensor shape must be three positive integers, got {shape!r}")
-    if not isinstance(entries, list) or len(entries) != shape[0] * shape[1] * shape[2]:
-        raise InvalidInputError(
-            f"tensor entries must be a flat list of {shape[0] * shape[1] * shape[2]} integers"
-        )
-    return tensor(np.array(entries, dtype=object).reshape(shape))
+        raise InvalidInputError(f"tensor shape must be three positive integers, got {_short(shape)}")
+    size = shape[0] * shape[1] * shape[2]
+    limits.check("tensor_entries", size, f"the tensor of shape {tuple(shape)}")
+    if not isinstance(entries, list) or len(entries) != size:
+        raise InvalidInputError(f"tensor entries must be a flat list of {size} integers")
+    for i, v in enumerate(entries):
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise InvalidInputError(
+                f"tensor entries must be a flat list of {size} integers; entry {i} is {type(v).__name__} {_short(v)}")
+    arr = np.empty(size, dtype=object)
+    arr[:] = entries
+    return tensor(arr.reshape(shape))
+
+
+def _short(value: Any) -> str:
+    return _brief(value)

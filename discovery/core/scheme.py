@@ -39,6 +39,9 @@ def _exact_matrix(rows: Any, name: str, width: int, field: str) -> np.ndarray:
                 f"{name}: float array where exact coefficients are required "
                 "(convert on purpose with discovery.core.coefficients.from_float)"
             )
+        fast = _fast_exact_matrix(rows, width, field)
+        if fast is not None:
+            return fast
         rows = rows.tolist()
     if not isinstance(rows, (list, tuple)):
         raise InvalidInputError(f"{name} must be a list of rows, got {type(rows).__name__}")
@@ -72,6 +75,28 @@ def _tidy(v: Fraction) -> int | Fraction:
 def _sort_key(u, v, w) -> tuple:
     return tuple(Fraction(c) for c in u.tolist()) + tuple(Fraction(c) for c in v.tolist()) + tuple(
         Fraction(c) for c in w.tolist())
+
+
+def _fast_exact_matrix(rows: np.ndarray, width: int, field: str):
+    """Integer arrays, and object arrays of ints (and reduced Fractions outside Z), taken
+    whole; None sends anything else through the entry-by-entry checks and their messages."""
+    if rows.ndim != 2 or rows.shape[0] == 0 or rows.shape[1] != width:
+        return None
+    if rows.dtype.kind in "iu":
+        out = rows.astype(object)
+    elif rows.dtype == object:
+        kinds = {type(v) for v in rows.flat}
+        if not kinds <= {int, Fraction} or (Fraction in kinds and field == "Z"):
+            return None
+        if Fraction in kinds and any(type(v) is Fraction and v.denominator == 1 for v in rows.flat):
+            return None
+        out = rows.copy()
+    else:
+        return None
+    if field == "F2" and not all(v == 0 or v == 1 for v in out.flat):
+        return None
+    out.flags.writeable = False
+    return out
 
 
 class Scheme:

@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from discovery.core.errors import InvalidInputError
+
 __all__ = ["as_generator", "as_seed"]
 
 
@@ -20,9 +22,9 @@ def as_generator(seed: Any = None) -> np.random.Generator:
     if isinstance(seed, np.random.Generator):
         return seed
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer, np.random.SeedSequence))):
-        raise ValueError(f"seed must be an int, a SeedSequence or a Generator, got {seed!r}")
+        raise InvalidInputError(f"seed must be an int, a SeedSequence or a Generator, got {seed!r}")
     if isinstance(seed, (int, np.integer)) and seed < 0:
-        raise ValueError(f"seed must be non-negative, got {seed}")
+        raise InvalidInputError(f"seed must be non-negative, got {seed}")
     return np.random.default_rng(seed)
 
 
@@ -36,6 +38,6 @@ def as_seed(seed: Any = None) -> int:
     """
     if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
         if seed < 0:
-            raise ValueError(f"seed must be non-negative, got {seed}")
+            raise InvalidInputError(f"seed must be non-negative, got {seed}")
         return int(seed)
     return int(as_generator(seed).integers(0, 2**31 - 1))

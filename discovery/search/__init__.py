@@ -26,6 +26,7 @@ import datetime
 import time
 from typing import Any, Mapping, Optional
 
+from discovery.core import limits
 from discovery.core.checks import check_problem_rank, positive_int
 from discovery.core.errors import InvalidInputError
 from discovery.core.problems import Problem
@@ -46,15 +47,10 @@ from discovery.io import catalog
 from discovery.search import auto
 from verify import verify_exact, verify_symbolic
 
-__all__ = ["ENGINES", "get_engine", "search", "SearchResult", "NearMiss", "MAX_RANK"]
+__all__ = ["ENGINES", "get_engine", "search", "SearchResult", "NearMiss"]
 
 #: Every engine by name: the registry's, then ``auto``.
 ENGINES: dict[str, Engine] = {**_ENGINES, "auto": auto.ENGINE}
-
-#: Largest rank a search accepts (a bigger one cannot be a useful target and
-#: would exhaust memory in the numerical engines).
-MAX_RANK = 100_000
-
 
 def get_engine(name: str) -> Engine:
     """The engine called ``name``.
@@ -129,7 +125,9 @@ def search(
     Raises
     ------
     InvalidInputError
-        Bad problem, rank, engine, option or time limit.
+        Bad problem, rank, engine, option or time limit; a problem or rank
+        above the resource limits of :mod:`discovery.core.limits`
+        (``ResourceLimitError``, naming the limit and how to raise it).
 
     Examples
     --------
@@ -143,8 +141,8 @@ def search(
     discovery.core.errors.InvalidInputError: engine 'cpsat' has no option 'loss'; its options are: coefficients, strategy, workers, symmetry_breaking, hint
     """
     rank = check_problem_rank(problem, rank)
-    if rank > MAX_RANK:
-        raise InvalidInputError(f"rank {rank} is above the limit of {MAX_RANK} multiplications")
+    limits.check_problem(problem)
+    limits.check_scheme_size(rank, problem.shape, "search")
     if time_limit is not None and (isinstance(time_limit, bool) or not isinstance(time_limit, (int, float))
                                    or not time_limit > 0):
         raise InvalidInputError(f"time limit must be a positive number of seconds, got {time_limit!r}")

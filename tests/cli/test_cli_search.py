@@ -92,3 +92,20 @@ def test_engines_command_lists_every_engine_and_option(capsys):
     for name, eng in ENGINES.items():
         assert name in text
         assert all(s.flag in text for s in eng.options.specs() if s.cli)
+
+
+def test_a_closed_stdout_loses_nothing_and_keeps_the_exit_status(tmp_path):
+    # `bilinear search ... | head -1` used to exit 1 ("nothing found") after saving schemes
+    import subprocess
+    import sys
+
+    report, cat = tmp_path / "r.json", tmp_path / "cat"
+    cmd = (f"{sys.executable} -m discovery search 2x2x2 --rank 7 --engine cpsat -q --out {cat} "
+           f"--report {report} | true; echo ${{PIPESTATUS[0]}}")
+    out = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=120,
+                         cwd=str(__import__("pathlib").Path(__file__).resolve().parents[2]))
+    assert out.stdout.strip().splitlines()[-1] == "0", out.stderr
+    data = json.loads(report.read_text())
+    assert data["status"] == "found" and data["schemes"]
+    assert all(load_scheme(p).rank == 7 for p in data["schemes"])
+    assert "Traceback" not in out.stderr

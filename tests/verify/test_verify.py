@@ -113,3 +113,43 @@ def test_numeric_levels():
     assert verify_numeric(s, "float32").ok
     with pytest.raises(ValueError):
         verify_numeric(s, "float8")
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.integers(1, 6), st.data())
+def test_sparse_dense_and_object_sums_agree(nx, ny, nz, rank, data):
+    from verify.exact import _reconstruct_dense, _reconstruct_object, _reconstruct_sparse
+
+    mats = [np.array(data.draw(st.lists(st.lists(st.integers(-3, 3), min_size=w, max_size=w),
+                                        min_size=rank, max_size=rank)), dtype=np.int64)
+            for w in (nx, ny, nz)]
+    want = np.einsum("ra,rb,rc->abc", *mats)
+    counts = [np.count_nonzero(m, axis=1).astype(np.int64) for m in mats]
+    assert np.array_equal(_reconstruct_sparse(*mats, counts, (nx, ny, nz)), want)
+    assert np.array_equal(_reconstruct_dense(*mats, (nx, ny, nz), np.float64), want)
+    assert np.array_equal(_reconstruct_dense(*mats, (nx, ny, nz), np.int64), want)
+    assert np.array_equal(_reconstruct_object(*mats, (nx, ny, nz)).astype(np.int64), want)
+
+
+def test_exact_check_of_large_schemes_is_complete():
+    s = kron(kron(strassen(), strassen()), standard_scheme(matmul(3, 3, 3)))  # 12x12x12, rank 1323
+    assert verify_exact(s).ok
+    W = s.W.copy()
+    W[700, np.flatnonzero(W[700])[0]] = 0
+    assert verify_exact(s.replace(W=W)).wrong >= 1
+    dense = np.random.default_rng(0).integers(-1, 2, (40, 16))  # dense: the matrix-product route
+    t = standard_scheme(matmul(4, 4, 4))
+    bad = t.replace(U=dense, V=dense, W=dense)
+    assert wrong_entries(bad) == int(np.count_nonzero(np.einsum("ra,rb,rc->abc", dense, dense, dense)
+                                                      - t.problem.tensor()))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.integers(1, 5), st.data())
+def test_modular_sum_of_huge_coefficients_is_exact(nx, ny, nz, rank, data):
+    from verify.exact import _reconstruct_modular, _reconstruct_object
+
+    big = st.one_of(st.integers(-3, 3), st.integers(-2**90, 2**90))
+    mats = [np.array(data.draw(st.lists(st.lists(big, min_size=w, max_size=w), min_size=rank, max_size=rank)),
+                     dtype=object) for w in (nx, ny, nz)]
+    assert np.array_equal(_reconstruct_modular(*mats, (nx, ny, nz)), _reconstruct_object(*mats, (nx, ny, nz)))
