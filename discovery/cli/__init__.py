@@ -25,22 +25,26 @@ import traceback
 from typing import Sequence
 
 from discovery.cli.common import silence_stdout
+from discovery.core.version import __version__
 from discovery.core.errors import InfeasibleError, InvalidInputError, NotExactError, NotFoundError
 
-#: Sub-command modules, in the order ``bilinear --help`` lists them.
-COMMANDS = [
-    "search",
-    "engines_cmd",
-    "refine",
-    "verify_cmd",
-    "show",
-    "list_cmd",
-    "import_cmd",
-    "export_cmd",
-    "lift",
-    "wincnn",
-    "train_spn",
-]
+#: Sub-commands -> their modules, in the order ``bilinear --help`` lists them.  A module has
+#: ``NAME``, ``HELP``, ``add_arguments(parser)`` and ``run(args) -> int``; it is imported only
+#: when its command runs (or ``--help`` lists it), so that ``bilinear show`` does not load torch.
+COMMANDS = {
+    "search": "search",
+    "engines": "engines_cmd",
+    "refine": "refine",
+    "verify": "verify_cmd",
+    "show": "show",
+    "list": "list_cmd",
+    "import": "import_cmd",
+    "export": "export_cmd",
+    "lift": "lift",
+    "wincnn": "wincnn",
+    "train-spn": "train_spn",
+}
+
 
 #: Exit codes (see the module docstring).
 EXIT_OK, EXIT_NEGATIVE, EXIT_INVALID, EXIT_INTERNAL = 0, 1, 2, 3
@@ -56,29 +60,46 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {_one_line(message)}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _module(name: str):
+    return importlib.import_module(f"discovery.cli.{COMMANDS[name]}")
+
+
+def build_parser(command: str | None = None, *, everything: bool = False) -> argparse.ArgumentParser:
+    """The parser; only ``command``'s own arguments are built (every command's with ``everything``)."""
     parser = _Parser(
         prog="bilinear",
         description="Find, prove and ship fast bilinear algorithms (Strassen-like and Winograd-like).",
         epilog="exit codes: 0 done, 1 negative result (wrong, not found), 2 invalid input, 3 internal error",
     )
-    from discovery import __version__
-
     parser.add_argument("--version", action="version", version=f"bilinear-discovery {__version__}")
     parser.add_argument("--debug", action="store_true",
                         help="on an internal error, print the traceback (also accepted after the command)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMANDS:
-        try:
-            mod = importlib.import_module(f"discovery.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"discovery.cli.{name}":
-                continue  # command not shipped in this build
-            raise
+        if not everything and name != command:
+            sub.add_parser(name, help=_HELP.get(name), add_help=False)  # listed, not built
+            continue
+        mod = _module(name)
         p = sub.add_parser(mod.NAME, help=mod.HELP, description=mod.HELP)
         mod.add_arguments(p)
         p.set_defaults(func=mod.run)
     return parser
+
+
+#: One line per command for ``bilinear --help`` (checked against the modules by the tests).
+_HELP = {
+    "search": "search exact schemes of a problem with a given number of multiplications",
+    "engines": "list the search engines and their options",
+    "refine": "refine a (possibly wrong) scheme file to an exact one with CP-SAT; exit 0 exact, 1 not found, 2 bad input",
+    "verify": "verify scheme files exactly (and symbolically); exit 0 all exact, 1 any wrong, 2 bad input",
+    "show": "print a scheme as formulas (products, then outputs) with its costs; exit 1 if it is not exact",
+    "list": "list the catalog of verified schemes",
+    "import": "import schemes from another format into a catalog folder (each is verified exactly first)",
+    "export": "write a scheme in another format (alphatensor .npz, json)",
+    "lift": "lift an F2 scheme (or the mod-2 image of a Z scheme) to Z; exit 0 lifted, 1 not lifted, 2 bad input",
+    "wincnn": "build a Winograd F(m,r) algorithm from Cook-Toom points (verified; Aᵀ, G, Bᵀ; costs)",
+    "train-spn": "train StrassenNets (SPN) CNNs on the bundled 8x8 digits at several multiplication budgets",
+}
 
 
 def _split_debug(argv: list[str]) -> tuple[list[str], bool]:
@@ -98,7 +119,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     stderr (``--help`` and ``--version``: ``SystemExit(0)``), as argparse does.
     """
     argv, debug = _split_debug(list(sys.argv[1:] if argv is None else argv))
-    parser = build_parser()
+    command = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(command if command in COMMANDS else None)
     args = parser.parse_args(argv)  # usage errors: one line and SystemExit(2); --help, --version: SystemExit(0)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)

@@ -143,6 +143,10 @@ def search(
     rank = check_problem_rank(problem, rank)
     limits.check_problem(problem)
     limits.check_scheme_size(rank, problem.shape, "search")
+    if rank > 2 * problem.naive_rank + 16:
+        raise InvalidInputError(
+            f"rank {rank} is far above the {problem.naive_rank} multiplications of the standard algorithm "
+            f"for {problem.spec}: there is nothing to search (at most {2 * problem.naive_rank + 16})")
     if time_limit is not None and (isinstance(time_limit, bool) or not isinstance(time_limit, (int, float))
                                    or not time_limit > 0):
         raise InvalidInputError(f"time limit must be a positive number of seconds, got {time_limit!r}")

@@ -119,3 +119,23 @@ def test_refine_prints_no_progress_into_a_pipe(capsys, tmp_path):
     bad = save_json(s.replace(W=W), tmp_path / "bad.json")
     code, out, err = run(capsys, "refine", str(bad), "--no-save", "--time-limit", "20")
     assert code == 0 and out.startswith("EXACT") and err == ""
+
+
+def test_command_table_matches_the_modules():
+    import importlib
+
+    from discovery import cli
+
+    for name, module in cli.COMMANDS.items():
+        mod = importlib.import_module(f"discovery.cli.{module}")
+        assert mod.NAME == name and cli._HELP[name] == mod.HELP
+    cli.build_parser(everything=True)  # every command's arguments build
+
+
+def test_light_commands_do_not_import_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys; from discovery.cli import main; main(['list', '--kind', 'matmul']); "
+            "sys.exit(1 if 'torch' in sys.modules else 0)")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
