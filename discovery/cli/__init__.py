@@ -25,6 +25,8 @@ COMMANDS = [
     "list_cmd",
     "import_cmd",
     "export_cmd",
+    "compare_cmd",
+    "campaign_cmd",
     "lift",
     "wincnn",
     "train_spn",

@@ -17,12 +17,19 @@ HELP = "list the catalog of verified schemes"
 def add_arguments(p) -> None:
     p.add_argument("--root", default=None, help="catalog folder (default: results/)")
     p.add_argument("--kind", default=None, help="only this problem kind (matmul, correlation, ...)")
+    p.add_argument("--distinct", action="store_true",
+                   help="group schemes into equivalence classes (term order, scalings, change of basis, "
+                        "cyclic/transpose symmetries) and count the classes")
 
 
 def run(args) -> int:
     if args.root is not None and not Path(args.root).is_dir():
         raise InvalidInputError(f"--root {args.root}: not a directory")
     root = args.root or default_root()
+    if args.distinct:
+        from discovery.cli.classes_view import print_classes
+
+        return print_classes(root, args.kind)
     rows = [e for e in index(root) if args.kind is None or e.kind == args.kind]
     table = Table(title=f"catalog {root}: {len(rows)} schemes")
     for col in ("problem", "kind", "field", "rank", "mults", "adds", "engine", "file"):
