@@ -416,8 +416,14 @@ def run_campaign(spec: CampaignSpec, *, workers: Optional[int] = None, scheduler
                         while pending or inflight:
                             while pending and len(inflight) < 2 * slots and not broken:
                                 u = pending.popleft()
+                                try:
+                                    fut = executor.submit(run_unit, u)
+                                except BrokenProcessPool:  # a worker died since the last round
+                                    pending.appendleft(u)
+                                    broken = True
+                                    break
                                 attempts[(u.job, u.unit)] += 1
-                                inflight[executor.submit(run_unit, u)] = u
+                                inflight[fut] = u
                             done, _ = cf.wait(inflight, timeout=0.5, return_when=cf.FIRST_COMPLETED)
                             for fut in done:
                                 u = inflight.pop(fut)
