@@ -6,8 +6,9 @@ saved by :func:`discovery.io.catalog.save` (exact and symbolic again, then
 an atomic write).  A file that fails is named with its reason and skipped;
 the others are imported.  A folder shows a progress bar.
 
-Exit status: 0 when every file imported, 1 when some were refused, 2 on bad
-input (no such path, an unknown format).
+Exit status: 0 when every file imported, 1 when some were refused (a
+scheme that does not verify; in a folder, also a file that cannot be read),
+2 on bad input (no such path, an unknown format, one unreadable file).
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ def run_import(args) -> int:
                         out.print(f"{'already there' if known else 'saved'} {s.problem.spec} rank {s.rank} over {s.field} "
                                   f"(third factor read as {item.orientation or 'C'}): {target}", markup=False)
             except (SchemeFormatError, NotExactError) as exc:
+                if not src.is_dir() and not isinstance(exc, (community.UnverifiedSchemeError, NotExactError)):
+                    raise  # one unreadable file is bad input (exit 2)
                 refused += 1
                 bar.console.print(f"REFUSED {path}: {' '.join(str(exc).split())}", markup=False)
             bar.update(task, advance=1, note=f"{saved} new, {existing} known, {refused} refused")

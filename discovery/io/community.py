@@ -58,6 +58,7 @@ from discovery.io.formats import dumps as dumps_json
 from verify import verify_exact, wrong_entries
 
 __all__ = [
+    "UnverifiedSchemeError",
     "FORMATS",
     "EXTENSIONS",
     "Imported",
@@ -84,6 +85,10 @@ EXTENSIONS = {".json": ("perminov", "json"), ".txt": ("perminov-txt",), ".exp": 
               ".npz": ("alphatensor",)}
 
 _MAX_BYTES = 64 * 2**20
+
+
+class UnverifiedSchemeError(SchemeFormatError):
+    """A file that reads well but whose scheme does not verify (in any orientation)."""
 
 
 @dataclass(frozen=True)
@@ -198,7 +203,7 @@ def _choose(problem: MatMul, U, V, W3, orientations: Sequence[str], declared: Op
                 break
     detail = "; ".join(f"with the third factor as {o}: wrong in {w} tensor entr{'y' if w == 1 else 'ies'}"
                        for o, w in tried)
-    raise SchemeFormatError(f"{where}: does not verify ({detail}){hint}")
+    raise UnverifiedSchemeError(f"{where}: does not verify ({detail}){hint}")
 
 
 # --------------------------------------------------------------- Perminov
@@ -752,7 +757,7 @@ def read(path: str | os.PathLike, fmt: str = "auto", field: Optional[str] = None
         for s in load_alphatensor(p, field=field):
             check = verify_exact(s)
             if not check.ok:
-                raise SchemeFormatError(f"{p}: the {s.problem.spec} scheme does not verify ({check.reason})")
+                raise UnverifiedSchemeError(f"{p}: the {s.problem.spec} scheme does not verify ({check.reason})")
             out.append(Imported(s, str(p), fmt, "C^T"))
         return out
     if fmt == "json":
@@ -761,7 +766,7 @@ def read(path: str | os.PathLike, fmt: str = "auto", field: Optional[str] = None
             raise SchemeFormatError(f"{p}: a scheme over {s.field}, not {field}")
         check = verify_exact(s)
         if not check.ok:
-            raise SchemeFormatError(f"{p}: does not verify ({check.reason})")
+            raise UnverifiedSchemeError(f"{p}: does not verify ({check.reason})")
         return [Imported(s, str(p), fmt)]
     text = _read_text(p)
     scheme = _PARSERS[fmt](text, str(p), field=field)

@@ -17,7 +17,7 @@ from discovery.campaign.worker import run_unit
 from discovery.io.formats import load_json
 from verify import verify_exact
 
-from tests.campaign.conftest import spec_text
+from tests.campaign.campaign_helpers import cli_env, python, spec_text  # noqa: F401 (fixtures)
 
 
 def _spec(tmp_path, name="t", **kw):

@@ -11,7 +11,7 @@ from discovery.core.problems import matmul
 from discovery.io.catalog import find
 from discovery.io.community import write
 
-from tests.campaign.conftest import spec_text
+from tests.campaign.campaign_helpers import cli_env, python, spec_text  # noqa: F401 (fixtures)
 
 
 def _rank23():

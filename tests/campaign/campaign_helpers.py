@@ -1,3 +1,5 @@
+"""Helpers of the campaign tests: a tiny spec, and fixtures for `python -m discovery` subprocesses."""
+
 import os
 import sys
 from pathlib import Path
