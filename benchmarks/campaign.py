@@ -74,7 +74,7 @@ def _unit(i: int, root: str, steps: int) -> Unit:
                 seed=unit_seed(0, i), time_limit=None, max_schemes=None, root=root, symbolic=False)
 
 
-def throughput(units: int = 8, steps: int = 1500) -> dict:
+def throughput(units: int = 8, steps: int = 6000) -> dict:
     """Wall time of the same units on a warm pool of 1 and of 2 workers."""
     out = {"units": units, "steps_per_unit": steps, "load_before": _load()}
     with tempfile.TemporaryDirectory() as tmp:
@@ -87,6 +87,8 @@ def throughput(units: int = 8, steps: int = 1500) -> dict:
             out[f"wall_{workers}"] = round(wall, 2)
             out[f"cpu_per_unit_{workers}"] = round(sum(r.cpu_seconds for r in results) / units, 2)
             out[f"schemes_{workers}"] = sorted(len(r.schemes) for r in results)
+            # CPU seconds the units got per wall second: the cores this run actually had
+            out[f"cores_obtained_{workers}"] = round(sum(r.cpu_seconds for r in results) / wall, 2)
     out["speedup"] = round(out["wall_1"] / out["wall_2"], 2)
     out["same_schemes"] = out["schemes_1"] == out["schemes_2"]
     out["load_after"] = _load()
@@ -128,7 +130,7 @@ def _campaign(name: str, problem: str, rank: int, field: str, minutes: float, un
     load = _load()
     report = run_campaign(spec, workers=workers, callback=cb)
     wall = time.monotonic() - t0
-    res = {"units": report.done, "unit_seconds": unit_seconds, "walks": walks, "wall_s": round(wall, 1),
+    res = {"units": report.done, "best_rank": report.jobs[0].best, "unit_seconds": unit_seconds, "walks": walks, "wall_s": round(wall, 1),
            "cpu_s_in_units": round(report.cpu_seconds, 1), "distinct": report.distinct, "classes": report.classes,
            "load_before": load, "load_after": _load(), "catalog": str(spec.catalog), "curve": curve}
     half = [c for c in curve if c[0] >= wall / 2]
@@ -151,8 +153,8 @@ def kill_test() -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="bench-kill-"))
     spec_path = tmp / "k.toml"
     spec_path.write_text(SPEC.format(name="kill", problem="3x3x3", rank=23, field="F2", units=10, seconds=1000,
-                                     walks=128).replace("seconds = 1000\n", "")
-                         .replace("stop_after = 1000000", "stop_after = 1000000\nmax_steps = 1500"))
+                                     walks=256).replace("seconds = 1000\n", "")
+                         .replace("stop_after = 1000000", "stop_after = 1000000\nmax_steps = 6000\nplateau = 300"))
     spec = load_spec(spec_path)
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     cmd = [sys.executable, "-m", "discovery", "campaign", "run", str(spec_path), "--workers", "2", "--quiet"]

@@ -61,7 +61,9 @@ class JobProgress:
 
     ``distinct`` counts schemes by canonical form, ``classes`` by invariant
     key (inequivalent "by invariants"), ``known`` those equivalent to a
-    community reference; ``resumed`` units were done by an earlier run.
+    community reference; ``resumed`` units were done by an earlier run;
+    ``best`` is the lowest loss the engine reported (the lowest rank reached,
+    for flip walks).
     """
 
     index: int
@@ -78,6 +80,7 @@ class JobProgress:
     known: int = 0
     cpu_seconds: float = 0.0
     last_error: str = ""
+    best: Optional[float] = None
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,7 @@ class _Tally:
         self.known: set[str] = set()
         self.cpu = 0.0
         self.last_error = ""
+        self.best: Optional[float] = None
 
     def add(self, entry: dict, resumed: bool) -> None:
         u = int(entry["unit"])
@@ -162,12 +166,15 @@ class _Tally:
             if s.get("known") is True:
                 self.known.add(s.get("fp", ""))
         self.cpu += float(entry.get("cpu", 0.0) or 0.0)
+        best = entry.get("best")
+        if isinstance(best, (int, float)) and (self.best is None or best < self.best):
+            self.best = float(best)
 
     def progress(self) -> JobProgress:
         j = self.job
         return JobProgress(j.index, j.name, j.problem.spec, j.rank, j.engine, j.units,
                            len([u for u in self.done if u < j.units]), self.resumed, self.errors, len(self.fps),
-                           len(self.classes), len(self.known), self.cpu, self.last_error)
+                           len(self.classes), len(self.known), self.cpu, self.last_error, self.best)
 
 
 def _tallies(spec: CampaignSpec, entries: list) -> tuple[list[_Tally], int]:
@@ -387,7 +394,8 @@ def run_campaign(spec: CampaignSpec, *, workers: Optional[int] = None, scheduler
             entry = {"job": unit.job, "unit": unit.unit, "key": unit.key, "seed": unit.seed, "status": status,
                      "schemes": entries, "time": _now()}
             if res is not None:
-                entry.update({"restarts": res.restarts, "exact": res.exact, "wall": round(res.wall_seconds, 3),
+                entry.update({"restarts": res.restarts, "exact": res.exact, "best": res.best,
+                              "wall": round(res.wall_seconds, 3),
                               "cpu": round(res.cpu_seconds, 3), "worker": res.worker})
                 error = error or res.error
             if error:

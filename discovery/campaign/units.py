@@ -66,6 +66,7 @@ class UnitResult:
     saved: list = field(default_factory=list)
     restarts: int = 0
     exact: int = 0
+    best: Optional[float] = None
     rejected: dict = field(default_factory=dict)
     wall_seconds: float = 0.0
     cpu_seconds: float = 0.0

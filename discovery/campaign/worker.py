@@ -44,6 +44,7 @@ def run_unit(unit: Unit) -> UnitResult:
         res.saved = list(result.saved)
         res.restarts = int(result.restarts)
         res.exact = int(result.exact)
+        res.best = None if result.best_loss is None else float(result.best_loss)
         res.rejected = dict(result.rejected)
     except BilinearError as exc:
         res.status = "error"

@@ -47,15 +47,18 @@ def add_arguments(p) -> None:
 
 
 def _jobs_table(jobs, title: str, live: bool = False) -> Table:
-    table = Table(title=title, title_justify="left")
-    for col in ("job", "problem", "rank", "engine", "units", "exact", "classes", "known", "errors", "cpu s"):
-        table.add_column(col, justify="left" if col in ("job", "problem", "engine") else "right")
+    table = Table(title=title or None, title_justify="left")
+    cols = ["job", "problem", "rank", "engine", "units"] + ([""] if live else []) + \
+        ["exact", "classes", "known", "best", "errors", "cpu s"]
+    for col in cols:
+        table.add_column(col, justify="left" if col in ("job", "problem", "engine", "") else "right")
     for j in jobs:
-        units = f"{j.done}/{j.units}"
+        row = [f"{j.index} {j.name}", j.problem, str(j.rank), j.engine, f"{j.done}/{j.units}"]
         if live:
-            units = Group(ProgressBar(total=max(j.units, 1), completed=j.done, width=16), Text(units))
-        table.add_row(f"{j.index} {j.name}", j.problem, str(j.rank), j.engine, units, f"{j.distinct:,}",
-                      f"{j.classes:,}", f"{j.known:,}", str(j.errors) if j.errors else "", f"{j.cpu_seconds:,.0f}")
+            row.append(ProgressBar(total=max(j.units, 1), completed=j.done, width=20))
+        row += [f"{j.distinct:,}", f"{j.classes:,}", f"{j.known:,}", "-" if j.best is None else f"{j.best:g}",
+                str(j.errors) if j.errors else "", f"{j.cpu_seconds:,.0f}"]
+        table.add_row(*row)
     return table
 
 

@@ -220,3 +220,23 @@ def test_a_killed_worker_loses_only_its_unit(tmp_path):
     units = [(e["job"], e["unit"]) for e in read_journal(spec.journal_path).entries]
     assert sorted(units) == [(1, i) for i in range(6)]
     _check_catalog(spec.catalog)
+
+
+def test_start_from_imported_schemes_and_flag_what_the_community_had(tmp_path):
+    from discovery.algebra.literature import strassen
+    from discovery.algebra.ops import to_field
+    from discovery.io.community import write
+
+    refs = tmp_path / "community"
+    refs.mkdir()
+    write(to_field(strassen(), "F2"), refs / "strassen-222-7-mod2.exp", "exp")  # every 2x2 rank-7 scheme is this one
+    text = spec_text("cat-c", name="c", units=2, steps=600).replace(
+        'name = "c"', 'name = "c"\ncommunity = ["community"]').replace('units = 2', 'units = 2\nstart = "community"')
+    (tmp_path / "c.toml").write_text(text)
+    spec = load_spec(tmp_path / "c.toml")
+    assert spec.jobs[0].start_for(1)["field"] == "F2"
+    report = run_campaign(spec, workers=1)
+    assert report.complete and report.distinct > 0
+    assert report.known == report.distinct and report.classes == 1
+    entries = read_journal(spec.journal_path).entries
+    assert all(s["known"] is True for e in entries for s in e["schemes"])
