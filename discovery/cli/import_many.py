@@ -31,6 +31,8 @@ def run_import(args) -> int:
     if Path(args.out).exists() and not Path(args.out).is_dir():
         raise InvalidInputError(f"--out {args.out}: not a directory")
     files = list(community.iter_scheme_files(src))
+    if src.is_dir() and args.format != "auto":  # an explicit format: only the files with its extensions
+        files = [f for f in files if args.format in community.EXTENSIONS.get(f.suffix.lower(), ())]
     if src.is_dir() and not files:
         raise InvalidInputError(f"{src}: holds no scheme files ({', '.join(sorted(community.EXTENSIONS))})")
     symbolic = not args.no_symbolic
@@ -42,7 +44,7 @@ def run_import(args) -> int:
         task = bar.add_task("import", total=len(files), note="")
         for path in files:
             try:
-                items = community.read(path, args.format if not src.is_dir() else "auto", field=args.field)
+                items = community.read(path, args.format, field=args.field)
                 for item in items:
                     target = catalog.scheme_path(item.scheme, args.out)
                     known = target.exists()
