@@ -219,12 +219,6 @@ def _transpose(M: list[list]) -> list[list]:
     return [list(c) for c in zip(*M)]
 
 
-def _reduce(M: list[list], field: str) -> list[list]:
-    if field == "F2":
-        return [[mod2(v) for v in row] for row in M]
-    return [[int(v) if isinstance(v, Fraction) and v.denominator == 1 else v for v in row] for row in M]
-
-
 def sandwich(scheme: Scheme, P: Any, Q: Any, R: Any) -> Scheme:
     """The sandwich action on a matmul scheme: ``U -> P U Q^-1``, ``V -> Q V R^-1``,
     ``W -> P^-T W R^T`` (factor rows read as matrices, see the module docstring).
