@@ -1,4 +1,4 @@
-"""``bilinear export FILE --format alphatensor|json [--out PATH]``."""
+"""``bilinear export FILE --format alphatensor|json|perminov|perminov-txt|exp|maple|python|c [--out PATH]``."""
 
 from __future__ import annotations
 
@@ -31,6 +31,10 @@ FORMATS = {"json": _json, "alphatensor": _alphatensor}
 from discovery.cli.export_code import write_c, write_python  # noqa: E402
 
 FORMATS.update({"python": write_python, "c": write_c})
+
+from discovery.cli.export_community import WRITERS as _COMMUNITY  # noqa: E402
+
+FORMATS.update(_COMMUNITY)
 
 
 def add_arguments(p) -> None:

@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from discovery.io.catalog import default_root, index
+from discovery.cli.classes_view import print_classes
 from discovery.cli.common import out, safe_text, warn
 from discovery.core.errors import InvalidInputError
 
@@ -24,12 +25,17 @@ HELP = "list the catalog of verified schemes"
 def add_arguments(p) -> None:
     p.add_argument("--root", default=None, help="catalog folder (default: results/)")
     p.add_argument("--kind", default=None, help="only this problem kind (matmul, correlation, ...)")
+    p.add_argument("--distinct", action="store_true",
+                   help="group schemes into equivalence classes (term order, scalings, change of basis, "
+                        "cyclic/transpose symmetries) and count the classes")
 
 
 def run(args) -> int:
     if args.root is not None and not Path(args.root).is_dir():
         raise InvalidInputError(f"--root {args.root}: not a directory")
     root = Path(args.root) if args.root is not None else default_root()
+    if args.distinct:
+        return print_classes(root, args.kind)
     skipped: list = []
     rows = [e for e in index(root, skipped) if args.kind is None or e.kind == args.kind]
     incomplete = False

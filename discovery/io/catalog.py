@@ -63,11 +63,13 @@ def _make_folder(folder: Path) -> None:
 
 
 def _holds(path: Path, scheme: Scheme) -> Optional[bool]:
-    """True: ``path`` holds ``scheme``; False: a valid other scheme; None: nothing readable."""
+    """True: ``path`` holds ``scheme`` (up to term order and scalings: the same canonical
+    form, hence the same name); False: a valid other scheme; None: nothing readable."""
     try:
-        return load_json(path) == scheme
+        held = load_json(path)
     except SchemeFormatError:
         return None
+    return held.problem == scheme.problem and held.field == scheme.field and held.fingerprint() == scheme.fingerprint()
 
 
 def _existing(path: Path, scheme: Scheme) -> str:

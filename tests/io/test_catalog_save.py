@@ -165,3 +165,14 @@ def test_random_kill_9_during_saves_never_leaves_a_partial_or_stray_file(tmp_pat
 
     catalog.save(kron(strassen(), standard_scheme(matmul(3, 3, 3))), tmp_path, symbolic=False)
     assert list(tmp_path.rglob(".*.tmp")) == []
+
+
+def test_saving_a_permuted_copy_keeps_the_first_file(tmp_path):
+    # the name is the canonical fingerprint: a copy with its terms permuted is the same scheme
+    from discovery.algebra.literature import strassen
+    from discovery.algebra.ops import permute_terms
+    from discovery.io import catalog
+
+    first = catalog.save(strassen(), tmp_path)
+    again = catalog.save(permute_terms(strassen(), [6, 5, 4, 3, 2, 1, 0]), tmp_path)
+    assert again == first and len(list(tmp_path.rglob("*.json"))) == 1
