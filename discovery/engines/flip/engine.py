@@ -28,7 +28,7 @@ import math
 import os
 import time
 import warnings
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any, Iterator, Optional
 
 import numpy as np
@@ -347,8 +347,7 @@ def walk(problem: Problem, rank: int, *, seed: Any = 0, time_limit: Optional[flo
     kernel_seconds = 0.0
     stats = dict(engine="flip", field=opts.field, walks=n, threads=threads, kernel=mode, start=labels[0],
                  starts=len(labels), start_rank=min(len(sg) for _, sg in encoded), seed=seed_int,
-                 options={k: (v if not isinstance(v, Scheme) else "scheme") for k, v in asdict(opts).items()
-                          if k != "start"},
+                 options={f.name: getattr(opts, f.name) for f in fields(opts) if f.name != "start"},
                  found=0, yielded=0, rejected=0, unlifted=0, lifted=0, first_exact_seconds=None)
     best_rank = int(stats["start_rank"])
     steps_done = 0
