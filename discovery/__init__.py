@@ -40,7 +40,7 @@ from discovery.core import (
     tensor,
 )
 
-__version__ = "0.1.0"
+from discovery.core.version import __version__
 
 #: Short names for modules of the higher layers, resolved on first access.
 _LAZY = {

@@ -27,20 +27,22 @@ from typing import Optional, Sequence
 
 import torch
 
-from discovery.core.coefficients import coefficient_set
+from discovery.core.coefficients import coefficient_values
 
 __all__ = ["grid", "nearest", "twn_ternary", "stochastic_round", "grid_distance", "balance_terms"]
 
 
-def grid(name: str, dtype: torch.dtype = torch.float64, device=None) -> torch.Tensor:
-    """The coefficient set ``name`` as a sorted 1-D float tensor.
+def grid(name, dtype: torch.dtype = torch.float64, device=None) -> torch.Tensor:
+    """A coefficient set (a name, a list ``"0,1,-1/2"`` or values) as a sorted 1-D float tensor.
 
     Examples
     --------
     >>> grid("dyadic").tolist()
     [-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0]
+    >>> grid("0, 1, 1/4").tolist()
+    [0.0, 0.25, 1.0]
     """
-    values = sorted(float(v) for v in coefficient_set(name))
+    values = sorted(float(v) for v in coefficient_values(name))
     return torch.tensor(values, dtype=dtype, device=device)
 
 

@@ -18,6 +18,7 @@ from discovery.core.errors import BilinearError
 #: Sub-command modules, in the order ``bilinear --help`` lists them.
 COMMANDS = [
     "search",
+    "engines_cmd",
     "refine",
     "verify_cmd",
     "show",

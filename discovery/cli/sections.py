@@ -8,7 +8,7 @@ into text.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, Sequence
 
 from discovery.codegen.costs import CostReport, OperationEnergy, energy_entry, energy_pj, scheme_costs
 from discovery.codegen.cse import transform_costs

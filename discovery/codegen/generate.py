@@ -27,7 +27,6 @@ from discovery.codegen.cse import Program, eliminate
 from discovery.core.errors import InvalidInputError
 from discovery.codegen.formulas import variable_names
 from discovery.core.scheme import Scheme
-from verify import verify_exact
 
 __all__ = ["CodePlan", "plan", "count_additions", "fewest_additions", "generate", "LANGUAGES"]
 

@@ -18,7 +18,8 @@ import numpy as np
 
 from discovery.core.errors import InvalidInputError
 
-__all__ = ["exact", "from_float", "mod2", "to_json", "common_denominator", "COEFFICIENT_SETS", "coefficient_set"]
+__all__ = ["exact", "from_float", "mod2", "to_json", "common_denominator", "COEFFICIENT_SETS", "coefficient_set",
+           "coefficient_values"]
 
 _RATIONAL = re.compile(r"^\s*([+-]?\d+)\s*(?:/\s*(\d+)\s*)?$")
 
@@ -29,11 +30,13 @@ COEFFICIENT_SETS: dict[str, tuple[Fraction, ...]] = {
     "dyadic": tuple(
         Fraction(v) for v in ("-2", "-1", "-1/2", "0", "1/2", "1", "2")
     ),
+    # small rationals for Winograd transforms: p/q with |p| <= 2, q in {1, 2, 3, 4, 6, 8, 12, 24}
+    "rational": tuple(sorted({Fraction(p, q) for p in range(-2, 3) for q in (1, 2, 3, 4, 6, 8, 12, 24)})),
 }
 
 
 def coefficient_set(name: str) -> tuple[Fraction, ...]:
-    """The coefficient set called ``name`` (``ternary``, ``int2``, ``dyadic``).
+    """The coefficient set called ``name`` (``ternary``, ``int2``, ``dyadic``, ``rational``).
 
     Examples
     --------
@@ -170,3 +173,51 @@ def common_denominator(values: Iterable[int | Fraction]) -> int:
         if isinstance(v, Fraction):
             d = math.lcm(d, v.denominator)
     return d
+
+
+def coefficient_values(spec: Any, where: str = "coefficients") -> tuple[Fraction, ...]:
+    """A coefficient set given by name or by its values, as sorted Fractions.
+
+    ``spec`` is a name of :data:`COEFFICIENT_SETS`, a comma-separated list of
+    exact values (``"0,1,-1,1/2,-1/2"``) or an iterable of exact values.
+
+    Raises
+    ------
+    InvalidInputError
+        For an unknown name, a value that is not exact, or an empty set.
+
+    Examples
+    --------
+    >>> [str(v) for v in coefficient_values("ternary")]
+    ['-1', '0', '1']
+    >>> [str(v) for v in coefficient_values("0, 1/2, -1/2")]
+    ['-1/2', '0', '1/2']
+    >>> len(coefficient_values("rational"))
+    21
+    >>> coefficient_values("quaternary")
+    Traceback (most recent call last):
+    ...
+    discovery.core.errors.InvalidInputError: coefficients: unknown set 'quaternary': use ternary, int2, dyadic, rational or a list such as 0,1,-1,1/2
+    """
+    if isinstance(spec, str):
+        text = spec.strip()
+        if text in COEFFICIENT_SETS:
+            return COEFFICIENT_SETS[text]
+        if "," not in text and not _RATIONAL.match(text):
+            raise InvalidInputError(
+                f"{where}: unknown set {spec!r}: use {', '.join(COEFFICIENT_SETS)} or a list such as 0,1,-1,1/2"
+            )
+        items: Iterable[Any] = [t for t in text.split(",")]
+    else:
+        try:
+            items = list(spec)
+        except TypeError:
+            raise InvalidInputError(f"{where}: expected a set name or values, got {spec!r}") from None
+    values = set()
+    for item in items:
+        if isinstance(item, str) and not item.strip():
+            raise InvalidInputError(f"{where}: empty value in {spec!r}")
+        values.add(Fraction(exact(item.strip() if isinstance(item, str) else item, where)))
+    if not values:
+        raise InvalidInputError(f"{where}: the coefficient set is empty")
+    return tuple(sorted(values))

@@ -36,6 +36,7 @@ indexes C transposed); :mod:`discovery.io.formats` translates at the edge.
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 from abc import ABC, abstractmethod
 from typing import Any, Mapping
@@ -370,8 +371,6 @@ class TensorProblem(Problem):
 
     @property
     def slug(self) -> str:
-        import hashlib
-
         digest = hashlib.sha256(self._t.tobytes()).hexdigest()[:8]
         nx, ny, nz = self._t.shape
         return f"tensor-{nx}x{ny}x{nz}-{digest}"

@@ -65,6 +65,15 @@ def _exact_matrix(rows: Any, name: str, width: int, field: str) -> np.ndarray:
     return out
 
 
+def _tidy(v: Fraction) -> int | Fraction:
+    return int(v) if v.denominator == 1 else v
+
+
+def _sort_key(u, v, w) -> tuple:
+    return tuple(Fraction(c) for c in u.tolist()) + tuple(Fraction(c) for c in v.tolist()) + tuple(
+        Fraction(c) for c in w.tolist())
+
+
 class Scheme:
     """An exact rank-R bilinear algorithm ``(U, V, W)`` for a problem.
 
@@ -258,13 +267,60 @@ class Scheme:
         m = (x @ u.T) * (y @ v.T)
         return m @ w
 
+    def canonical(self) -> "Scheme":
+        """The scheme's normal form under term order and term scalings.
+
+        Each rank-one term ``u (x) v (x) w`` is normalised within its orbit
+        ``(a u) (x) (b v) (x) (w / ab)``: over Z (units +-1) the first nonzero
+        entries of ``u`` and of ``v`` are made positive and ``w`` absorbs the
+        signs; over Q they are made 1 and ``w`` absorbs the scales; over F2
+        nothing changes.  Then the terms are sorted.  Two schemes that differ
+        only by term order and these rescalings have the same canonical form
+        (and :meth:`fingerprint`); equivalence under the full symmetry group
+        of the problem is a coarser relation.  ``meta`` is kept.
+
+        Examples
+        --------
+        >>> from discovery.core.problems import matmul
+        >>> p = matmul(1, 2, 1)
+        >>> a = Scheme(p, [[1, 0], [0, -1]], [[1, 0], [0, 1]], [[1], [-1]])
+        >>> b = Scheme(p, [[0, 1], [1, 0]], [[0, -1], [1, 0]], [[-1], [1]])
+        >>> a == b, a.canonical() == b.canonical(), a.fingerprint() == b.fingerprint()
+        (False, True, True)
+        >>> a.canonical().U.tolist()
+        [[0, 1], [1, 0]]
+        """
+        U = np.array(self._U, dtype=object, copy=True)
+        V = np.array(self._V, dtype=object, copy=True)
+        W = np.array(self._W, dtype=object, copy=True)
+        if self._field != "F2":
+            for r in range(U.shape[0]):
+                for M in (U, V):
+                    row = M[r].tolist()
+                    lead = next((c for c in row if c != 0), None)
+                    if lead is None:
+                        continue
+                    scale = (1 if lead > 0 else -1) if self._field == "Z" else lead
+                    if scale != 1:
+                        M[r] = [_tidy(Fraction(c) / scale) if scale != -1 else -c for c in row]
+                        W[r] = [_tidy(Fraction(c) * scale) if scale != -1 else -c for c in W[r].tolist()]
+        keys = [_sort_key(U[r], V[r], W[r]) for r in range(U.shape[0])]
+        order = sorted(range(len(keys)), key=keys.__getitem__)
+        return Scheme(self._problem, U[order], V[order], W[order], self._field, self._meta)
+
     def fingerprint(self) -> str:
-        """A stable hash of problem, field and factors (not of ``meta``)."""
+        """A stable hash of problem, field and the canonical factors (not of ``meta``).
+
+        Schemes that differ only by the order of their terms and the scalings
+        of :meth:`canonical` have the same fingerprint; catalog file names,
+        deduplication and every "distinct" count use it.
+        """
+        c = self.canonical()
         payload = json.dumps(
             {
                 "problem": self._problem.to_dict(),
                 "field": self._field,
-                "factors": [[[to_json(v) for v in row] for row in m.tolist()] for m in self.factors],
+                "factors": [[[to_json(v) for v in row] for row in m.tolist()] for m in c.factors],
             },
             sort_keys=True,
             separators=(",", ":"),
@@ -309,7 +365,7 @@ class Scheme:
         )
 
     def __hash__(self) -> int:
-        return hash(self.fingerprint())
+        return hash((self._problem, self._field, tuple(tuple(m.ravel().tolist()) for m in self.factors)))
 
     def __repr__(self) -> str:
         return f"<rank-{self.rank} Scheme for {self._problem.kind} {self._problem.spec} over {self._field}>"

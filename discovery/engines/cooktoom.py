@@ -11,18 +11,20 @@ rebuilt exactly by the Cook--Toom construction
 from __future__ import annotations
 
 import time
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Iterator, Optional
 
 import numpy as np
 from scipy.optimize import least_squares
 
 from discovery.algebra.tensor import TensorResidual
+from discovery.core.checks import positive_int
 from discovery.core.errors import InvalidInputError, NotFoundError
 from discovery.core.problems import Correlation, Correlation2D, PolyMul, correlation
 from discovery.core.progress import ProgressEvent
 from discovery.core.scheme import Scheme
 from discovery.core.seeds import as_generator, as_seed
-from discovery.engines.base import SearchResult
+from discovery.engines.base import Candidate, Engine, EngineOptions, Tally, option
 from discovery.winograd.cooktoom import (
     INF,
     cook_toom,
@@ -33,7 +35,7 @@ from discovery.winograd.cooktoom import (
 )
 from verify import verify_exact
 
-__all__ = ["discover", "search_engine"]
+__all__ = ["ENGINE", "CookToomOptions", "discover", "run"]
 
 
 def discover(m: int, r: int, *, seed: Any = 0, time_limit: float | None = 60.0, restarts: int = 64,
@@ -75,8 +77,7 @@ def discover(m: int, r: int, *, seed: Any = 0, time_limit: float | None = 60.0, 
     (4, 'least-squares+cook-toom')
     """
     problem = correlation(m, r)
-    if isinstance(restarts, bool) or not isinstance(restarts, (int, np.integer)) or restarts < 1:
-        raise InvalidInputError(f"restarts must be a positive integer, got {restarts!r}")
+    restarts = positive_int(restarts, "restarts")
     R = problem.m + problem.r - 1
     T = problem.tensor().astype(np.float64)
     f = TensorResidual(T, R)
@@ -127,15 +128,23 @@ def discover(m: int, r: int, *, seed: Any = 0, time_limit: float | None = 60.0, 
     )
 
 
-def search_engine(problem, rank: int, *, seed: Any = 0, time_limit: float | None = None, callback=None,
-                  restarts: int = 64, max_denominator: int = 16, **ignored: Any):
-    """The ``cooktoom`` engine of :func:`discovery.search.search`: :func:`discover`
-    behind the common engine signature.
+@dataclass(frozen=True)
+class CookToomOptions(EngineOptions):
+    """Options of the ``cooktoom`` engine."""
+
+    engine = "cooktoom"
+
+    restarts: int = option(64, minimum=1, help="least-squares restarts per 1-D factor")
+    max_denominator: int = option(16, minimum=1, help="largest denominator of the snapped points")
+
+
+def run(problem, rank: int, options: CookToomOptions, *, seed: int = 0, time_limit: Optional[float] = None,
+        callback=None) -> Iterator:
+    """:func:`discover` behind the engine contract.
 
     Handles ``correlation`` F(m, r) and ``polymul`` at the minimal rank
     ``m + r - 1`` and ``correlation2d`` at ``(m1 + r1 - 1)(m2 + r2 - 1)``
-    (two 1-D discoveries, nested).  Returns a
-    :class:`~discovery.search.SearchResult` (``found`` or ``not_found``).
+    (two 1-D discoveries, nested).
 
     Raises
     ------
@@ -162,35 +171,41 @@ def search_engine(problem, rank: int, *, seed: Any = 0, time_limit: float | None
             f"engine 'cooktoom' builds correlation and polymul algorithms, not {problem.kind}"
         )
     minimal = int(np.prod([m + r - 1 for m, r in axes]))
-    if isinstance(rank, bool) or rank != minimal:
+    if rank != minimal:
         raise InvalidInputError(
             f"engine 'cooktoom' finds {problem.spec} at its minimal rank {minimal} only, not {rank!r}"
         )
-    result = SearchResult(problem=problem, rank=rank, engine="cooktoom",
-                          options={"restarts": restarts, "max_denominator": max_denominator})
+    parts = []
     try:
-        parts = []
         for m, r in axes:
             left = None if time_limit is None else max(1e-3, time_limit - (time.monotonic() - start))
-            parts.append(discover(m, r, seed=seed, time_limit=left, restarts=restarts,
-                                  max_denominator=max_denominator, callback=callback))
+            parts.append(discover(m, r, seed=seed, time_limit=left, restarts=options.restarts,
+                                  max_denominator=options.max_denominator, callback=callback))
     except NotFoundError:
-        result.status = "not_found"
-        result.wall_seconds = time.monotonic() - start
-        return result
+        yield Tally(sum(p.meta["provenance"]["restarts"] for p in parts))
+        return
     if isinstance(problem, Correlation):
         scheme = parts[0]
     elif isinstance(problem, PolyMul):
         scheme = correlation_to_polymul(parts[0])
     else:
         scheme = nest(parts[0], parts[1] if len(parts) > 1 else parts[0])
-        prov = dict(scheme.meta["provenance"])
-        prov.update({"engine": "least-squares+cook-toom", "seed": parts[0].meta["provenance"]["seed"]})
-        scheme = scheme.with_meta(provenance=prov)
-    result.wall_seconds = time.monotonic() - start
-    result.status = "found"
-    result.schemes.append(scheme)
-    result.exact = 1
-    result.restarts = sum(p.meta["provenance"]["restarts"] for p in parts)
-    result.first_exact_seconds = result.wall_seconds
-    return result
+    info = dict(parts[0].meta["provenance"])
+    info.pop("engine", None)
+    info.pop("seed", None)
+    info.pop("seconds", None)
+    if len(parts) > 1:
+        info["columns"] = {k: v for k, v in parts[1].meta["provenance"].items()
+                           if k in ("points", "real_points", "restarts")}
+    yield Tally(sum(p.meta["provenance"]["restarts"] for p in parts))
+    yield Candidate(scheme.with_meta(provenance=None), time.monotonic() - start, info)
+
+
+ENGINE = Engine(
+    name="cooktoom",
+    summary="minimal Winograd F(m,r) and 2-D tiles: least squares on the Brent equations, points snapped "
+            "to rationals, rebuilt exactly by Cook-Toom",
+    options=CookToomOptions,
+    run=run,
+    max_schemes=1,
+)

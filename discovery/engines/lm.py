@@ -24,28 +24,34 @@ refinement (:func:`solvers.refine.refine`) when ``refine=True``.
 
 from __future__ import annotations
 
-import datetime
 import time
+from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Optional
+from typing import Iterator, Optional
 
 import numpy as np
 from scipy import sparse
 from scipy.optimize import least_squares
 
-from discovery.core.checks import check_problem_rank, positive_int
-from discovery.core.errors import InvalidInputError
 from discovery.core.problems import Problem
 from discovery.core.progress import ProgressCallback, ProgressEvent
-from discovery.core.seeds import as_seed
 from discovery.core.scheme import Scheme
 from discovery.algebra.tensor import TensorResidual
-from solvers.brent import as_domain
 from solvers.refine import refine as refine_scheme
-from verify import verify_exact, wrong_entries
-from discovery.engines.base import NearMiss, SearchResult
+from verify import wrong_entries
+from discovery.engines.base import (
+    Candidate,
+    Engine,
+    EngineOptions,
+    NearMiss,
+    Tally,
+    check_coefficients,
+    coefficient_domain_check,
+    domain_of,
+    option,
+)
 
-__all__ = ["run", "TensorResidual", "decompose", "round_to_domain"]
+__all__ = ["ENGINE", "LMOptions", "run", "decompose", "round_to_domain"]
 
 #: Inner LSMR iterations per trust-region step (inexact steps are much
 #: cheaper on these ill-conditioned Jacobians and converge as well).
@@ -174,78 +180,62 @@ def _to_scheme(problem: Problem, f: TensorResidual, x: np.ndarray, meta: dict) -
     return Scheme(problem, *mats, field="Z" if integral else "Q", meta=meta)
 
 
-def run(
-    problem: Problem,
-    rank: int,
-    *,
-    seed: Any = 0,
-    time_limit: Optional[float] = None,
-    callback: Optional[ProgressCallback] = None,
-    restarts: Optional[int] = None,
-    domain: Any = "ternary",
-    coefficients: Any = None,
-    lam: float = 1e-3,
-    iterations: int = 400,
-    refine: bool = True,
-    refine_time: float = 20.0,
-    near_miss_limit: Optional[int] = None,
-    max_schemes: int = 1,
-    **ignored: Any,
-) -> SearchResult:
+@dataclass(frozen=True)
+class LMOptions(EngineOptions):
+    """Options of the ``lm`` engine."""
+
+    engine = "lm"
+
+    restarts: Optional[int] = option(None, minimum=1, help="random restarts (default 10 without a time limit, "
+                                     "unbounded with one)")
+    coefficients: str = option("ternary", check=check_coefficients, metavar="SET",
+                               help="coefficient set to round to: ternary, int2, dyadic or a list like 0,1,-1")
+    lam: float = option(1e-3, minimum=0.0, exclusive_minimum=True,
+                        help="Tikhonov weight of the first stage (divided by 10 twice)")
+    iterations: int = option(400, minimum=1, help="least-squares evaluations per stage")
+    refine: bool = option(True, help="hand near misses to CP-SAT refinement")
+    refine_seconds: float = option(20.0, minimum=0.0, exclusive_minimum=True,
+                                help="seconds of refinement per near miss (at least 240 for few wrong entries "
+                                     "of a large problem)")
+    near_miss_limit: Optional[int] = option(None, minimum=0, help="wrong entries up to which a rounding is a "
+                                            "near miss (default max(8, size/6))")
+
+    def accepts(self, scheme: Scheme) -> Optional[str]:
+        dom = domain_of(self.coefficients)
+        return coefficient_domain_check(scheme, dom.values, ("Z",) if dom.scale == 1 else ("Z", "Q"))
+
+
+def run(problem: Problem, rank: int, options: LMOptions, *, seed: int = 0, time_limit: Optional[float] = None,
+        callback: Optional[ProgressCallback] = None) -> Iterator:
     """Levenberg--Marquardt restarts, rounding to the domain, CP-SAT refinement.
 
-    Parameters
-    ----------
-    problem : Problem
-    rank : int
-    seed : int
-        Same seed, same restarts.
-    time_limit : float, optional
-        Wall-clock budget (seconds); default: run ``restarts`` restarts.
-    restarts : int, optional
-        Number of random restarts (default 10 without a time limit,
-        unbounded with one).
-    domain, coefficients : str
-        Coefficient domain to round to (``"ternary"``; same meaning).
-    lam : float
-        Tikhonov weight of the first stage (divided by 10 twice).
-    refine : bool
-        Hand near misses (wrong in at most ``near_miss_limit`` entries) to
-        CP-SAT refinement with ``refine_time`` seconds each (at least 240 s
-        for a near miss of a large problem with at most 16 wrong entries).
-    max_schemes : int
-        Stop after this many distinct exact schemes.
-
-    Returns
-    -------
-    SearchResult
+    The engine generator of :mod:`discovery.engines.base`: yields a
+    :class:`~discovery.engines.base.Candidate` for every exact rounding (or
+    refined near miss, with ``info["refined"]``), a
+    :class:`~discovery.engines.base.NearMiss` for every rounding wrong in at
+    most ``near_miss_limit`` entries and a :class:`~discovery.engines.base.Tally`
+    after every restart.
 
     Examples
     --------
+    >>> from discovery.search import search
     >>> from discovery.core.problems import matmul
-    >>> res = run(matmul(2, 2, 2), 8, restarts=2, seed=0)
+    >>> res = search(matmul(2, 2, 2), 8, engine="lm", restarts=2, seed=0)
     >>> res.status, res.schemes[0].rank
     ('found', 8)
     """
-    rank = check_problem_rank(problem, rank)
-    restarts = positive_int(restarts, "restarts", allow_none=True)
-    if time_limit is not None and (isinstance(time_limit, bool) or not isinstance(time_limit, (int, float))
-                                   or not time_limit > 0):
-        raise InvalidInputError(f"time limit must be positive, got {time_limit!r}")
-    max_schemes = positive_int(max_schemes, "max_schemes")
-    dom = as_domain(coefficients if coefficients is not None else domain)
+    o = options
+    dom = domain_of(o.coefficients)
     grid = np.array([float(v) for v in dom.values])
+    restarts = o.restarts
     if restarts is None and time_limit is None:
         restarts = 10
-    int_seed = as_seed(seed)
     t0 = time.perf_counter()
-    result = SearchResult(problem=problem, rank=rank, engine="lm",
-                          options={"domain": dom.name, "lam": lam, "refine": refine})
     f = TensorResidual(problem.tensor(), rank)
     dense = f.n <= 160
-    limit_wrong = near_miss_limit if near_miss_limit is not None else max(8, f.m // 6)
-    seen = set()
+    limit_wrong = o.near_miss_limit if o.near_miss_limit is not None else max(8, f.m // 6)
     best = None
+    found = 0
     i = 0
 
     def left():
@@ -253,50 +243,47 @@ def run(
 
     while (restarts is None or i < restarts) and (left() is None or left() > 0):
         i += 1
-        sub = np.random.default_rng([int_seed, i])
+        sub = np.random.default_rng([seed, i])
         deadline = None if time_limit is None else t0 + time_limit
-        x, err = decompose(problem.tensor(), rank, sub, lam=lam, iterations=iterations, dense=dense,
+        x, err = decompose(problem.tensor(), rank, sub, lam=o.lam, iterations=o.iterations, dense=dense,
                            deadline=deadline)
         best = err if best is None else min(best, err)
         message = f"restart {i}: residual {err:.2g}"
+        items = []
         if err < 5e-2:
             rounded, approx_x = _round_phase(f, x, grid, dense=dense, tol=1e-2, deadline=deadline)
-            meta = {"provenance": {"engine": "lm", "seed": int_seed, "restart": i}}
-            cand = _to_scheme(problem, f, rounded, meta)
+            cand = _to_scheme(problem, f, rounded, {})
             wrong = wrong_entries(cand)
             message += f", rounded: {wrong} wrong"
-            found = cand if wrong == 0 else None
-            if found is None and wrong <= limit_wrong:
+            info = {"restart": i}
+            if wrong == 0:
+                items.append(Candidate(cand, time.perf_counter() - t0, info))
+            elif wrong <= limit_wrong:
                 approx = f.split(approx_x)
-                result.near_misses.append(NearMiss(cand, wrong, approx))
-                if refine and cand.field == "Z":
+                items.append(NearMiss(cand, wrong, approx, info))
+                if o.refine and cand.field == "Z":
                     # a near miss with few wrong entries is worth a long CP-SAT search
                     long = wrong <= 16 and not dense
-                    want = max(refine_time, 240.0) if long else refine_time
+                    want = max(o.refine_seconds, 240.0) if long else o.refine_seconds
                     budget = want if left() is None else max(0.1, min(want, left()))
-                    res = refine_scheme(cand, domain=dom, time_limit=budget, seed=int_seed + i, approx=approx,
+                    res = refine_scheme(cand, domain=dom, time_limit=budget, seed=seed + i, approx=approx,
                                         round_limit=8.0 if long else 2.0)
                     if res.exact:
-                        found = res.scheme
                         message += ", refined to exact"
-            if found is not None and verify_exact(found).ok and found.fingerprint() not in seen:
-                seen.add(found.fingerprint())
-                prov = dict(found.meta.get("provenance", {}) or {})
-                prov.update({"engine": "lm", "seed": int_seed, "restart": i,
-                             "seconds": round(time.perf_counter() - t0, 3),
-                             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")})
-                result.schemes.append(found.with_meta(provenance=prov))
-                if result.first_exact_seconds is None:
-                    result.first_exact_seconds = time.perf_counter() - t0
+                        items.append(Candidate(res.scheme, time.perf_counter() - t0,
+                                               {**info, "refined": True, "wrong_before": wrong}))
+        found += sum(isinstance(item, Candidate) for item in items)
+        yield Tally(i, best, {"dense": dense})
+        yield from items
         if callback is not None:
-            callback(ProgressEvent("lm", done=i, total=restarts, found=len(result.schemes), best=best,
-                                   message=message))
-        if len(result.schemes) >= max_schemes:
-            break
-    result.near_misses.sort(key=lambda n: n.wrong)
-    result.restarts = i
-    result.exact = len(result.schemes)
-    result.status = "found" if result.schemes else "not_found"
-    result.best_loss = best
-    result.wall_seconds = time.perf_counter() - t0
-    return result
+            callback(ProgressEvent("lm", done=i, total=restarts, found=found, best=best, message=message))
+
+
+ENGINE = Engine(
+    name="lm",
+    summary="Levenberg-Marquardt restarts on the tensor residual, driven onto the coefficient grid, "
+            "near misses refined by CP-SAT",
+    options=LMOptions,
+    run=run,
+    max_schemes=1,
+)

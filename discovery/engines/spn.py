@@ -62,29 +62,37 @@ restarts=1``) reproduces what it did inside a batch.
 
 from __future__ import annotations
 
-import datetime as _dt
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Optional
 
 import numpy as np
 import torch
 
-from discovery.core.coefficients import COEFFICIENT_SETS, from_float
+from discovery.core.coefficients import coefficient_values
 from discovery.core.errors import InvalidInputError
-from discovery.io import catalog
 from discovery.algebra.quantizers import balance_terms, grid, nearest, stochastic_round, twn_ternary
 from discovery.core.problems import Problem
 from discovery.core.progress import ProgressCallback, ProgressEvent
-from discovery.core.seeds import as_seed
 from discovery.core.scheme import Scheme
-from verify import verify_all
-from discovery.engines.base import NearMiss, SearchResult
+from solvers.refine import refine
+from discovery.engines.base import (
+    Candidate,
+    Engine,
+    EngineOptions,
+    NearMiss,
+    Tally,
+    check_coefficients,
+    coefficient_domain_check,
+    domain_of,
+    option,
+)
 
-__all__ = ["run", "LOSSES", "QUANTIZERS", "Config", "canonical_factors"]
+__all__ = ["ENGINE", "SPNOptions", "run", "LOSSES", "QUANTIZERS", "Config"]
 
-ENGINE = "spn"
+NAME = "spn"
 LOSSES = ("tensor", "samples")
 QUANTIZERS = ("ste", "anneal", "stochastic")
 
@@ -130,28 +138,6 @@ def _default_steps(problem: Problem, rank: int) -> int:
     size = rank * (nx + ny + nz)  # number of coefficients
     # 3000 for 2x2x2 r7, 9450 for 2x3x3 r15, ~29000 for 3x3x3 r23 (fewer finish there)
     return int(min(50000, max(3000, 30 * size * max(1.0, size / 400))))
-
-
-def _check_choice(value: Any, choices, name: str) -> str:
-    if value not in choices:
-        raise InvalidInputError(f"unknown {name} {value!r}: expected one of {', '.join(choices)}")
-    return value
-
-
-def _check_int(value: Any, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise InvalidInputError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _check_float(value: Any, name: str, minimum: float = 0.0, strict: bool = False) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise InvalidInputError(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(v) or v < minimum or (strict and v == minimum):
-        raise InvalidInputError(f"{name} must be {'>' if strict else '>='} {minimum}, got {value!r}")
-    return v
 
 
 def _check_schedule(schedule: Any) -> tuple:
@@ -416,289 +402,243 @@ def _freeze_stochastic(p: torch.Tensor, frozen: torch.Tensor, values: torch.Tens
 
 
 # ---------------------------------------------------------- exact schemes
-def canonical_factors(U: np.ndarray, V: np.ndarray, W: np.ndarray):
-    """One representative of a scheme up to term order and sign moves.
-
-    Each term's signs are moved so that the first nonzero of ``u`` and of
-    ``v`` are positive (``(-u) (x) v (x) (-w)`` is the same product), then
-    terms are sorted.  Two schemes with identical factors up to these moves
-    get identical arrays.
-
-    Examples
-    --------
-    >>> U = np.array([[0, -1], [1, 0]]); V = np.array([[1], [-1]]); W = np.array([[1], [1]])
-    >>> [m.tolist() for m in canonical_factors(U, V, W)]
-    [[[0, 1], [1, 0]], [[1], [1]], [[-1], [-1]]]
-    """
-    U, V, W = (np.array(m, dtype=object, copy=True) for m in (U, V, W))
-    for r in range(U.shape[0]):
-        for M in (U, V):
-            nz = [c for c in M[r] if c != 0]
-            if nz and nz[0] < 0:
-                M[r] = -M[r]
-                W[r] = -W[r]
-    keys = [tuple(U[r]) + tuple(V[r]) + tuple(W[r]) for r in range(U.shape[0])]
-    order = sorted(range(len(keys)), key=lambda r: keys[r])
-    return U[order], V[order], W[order]
-
-
-def _to_exact(m: np.ndarray) -> np.ndarray:
+def _to_exact(m: np.ndarray, values: tuple) -> np.ndarray:
+    """Grid-valued floats as the exact grid values they stand for."""
+    floats = np.array([float(v) for v in values])
+    idx = np.abs(np.asarray(m, dtype=np.float64)[..., None] - floats).argmin(axis=-1)
     out = np.empty(m.shape, dtype=object)
-    for idx, v in np.ndenumerate(m):
-        out[idx] = from_float(float(v), max_denominator=2)
+    for pos, i in np.ndenumerate(idx):
+        v = values[int(i)]
+        out[pos] = int(v) if v.denominator == 1 else v
     return out
 
 
-def _make_scheme(problem: Problem, factors, field: str, meta: dict) -> Scheme:
-    U, V, W = canonical_factors(*(_to_exact(f) for f in factors))
+def _make_scheme(problem: Problem, factors, values: tuple, field: str, meta: dict) -> Scheme:
+    U, V, W = (_to_exact(f, values) for f in factors)
     return Scheme(problem, U, V, W, field, meta)
 
 
 # ------------------------------------------------------------------ the run
-def run(
-    problem: Problem,
-    rank: int,
-    *,
-    seed: Any = 0,
-    time_limit: Optional[float] = None,
-    callback: Optional[ProgressCallback] = None,
-    loss: str = "tensor",
-    quantizer: str = "anneal",
-    coefficients: str = "ternary",
-    restarts: int = 32,
-    batch: Optional[int] = None,
-    steps: Optional[int] = None,
-    lr: float = 0.02,
-    init_scale: float = 0.3,
-    weight_decay: float = 1e-3,
-    sparsity: Optional[float] = None,
-    samples: Optional[int] = None,
-    fresh_samples: bool = False,
-    near_miss_threshold: Optional[int] = None,
-    max_near_misses: int = 20,
-    stop_after: Optional[int] = None,
-    first_restart: int = 0,
-    schedule: Optional[tuple] = None,
-    device: Any = None,
-    threads: Optional[int] = 1,
-    save: bool = False,
-    root: Any = None,
-    **unknown: Any,
-) -> SearchResult:
+def _check_schedule_option(value: Any, name: str) -> Optional[tuple]:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = [v for v in value.split(",")]
+    return _check_schedule(value)
+
+
+def _check_device(value: Any, name: str) -> Optional[str]:
+    if value is not None:
+        _device(value)
+    return value
+
+
+@dataclass(frozen=True)
+class SPNOptions(EngineOptions):
+    """Options of the ``spn`` engine (see the module docstring)."""
+
+    engine = NAME
+
+    loss: str = option("tensor", choices=LOSSES, help="tensor: ||sum U(x)V(x)W - T||^2; samples: the paper's "
+                       "random operand pairs")
+    quantizer: str = option("anneal", choices=QUANTIZERS,
+                            help="how real factors become exact coefficients (ste: the paper's baseline)")
+    coefficients: str = option("ternary", check=check_coefficients, metavar="SET",
+                               help="coefficient set: ternary, int2, dyadic, rational (p/q, |p| <= 2, "
+                                    "q | 24) or a list like 0,1,-1,1/2,-1/2")
+    restarts: int = option(32, minimum=1, help="random restarts in total")
+    batch: Optional[int] = option(None, minimum=1, help="restarts advanced together (default min(restarts, 64))")
+    steps: Optional[int] = option(None, minimum=10, help="gradient steps per restart (default grows with the "
+                                  "problem: 3000 for 2x2x2 rank 7, 28923 for 3x3x3 rank 23)")
+    lr: float = option(0.02, minimum=0.0, exclusive_minimum=True, help="Adam learning rate")
+    init_scale: float = option(0.3, minimum=0.0, exclusive_minimum=True, help="std of the random start")
+    weight_decay: float = option(1e-3, minimum=0.0, help="initial L2 weight decay of pre-training")
+    sparsity: Optional[float] = option(None, minimum=0.0, help="L1 weight of the sparsity phase (default 0.03; "
+                                       "0 for ste)")
+    samples: Optional[int] = option(None, minimum=1, help="operand pairs per step for loss=samples "
+                                    "(default 4 nx ny)")
+    fresh_samples: bool = option(False, help="draw new operand pairs every step")
+    near_miss_threshold: Optional[int] = option(None, minimum=0, help="rounded restarts wrong in at most this "
+                                                "many tensor entries are near misses (default max(4, size/16))")
+    first_restart: int = option(0, minimum=0, help="index of the first restart (restart i depends only on "
+                                "the seed and i)")
+    schedule: Any = option(None, check=_check_schedule_option, metavar="F,F,F,F",
+                           help="fractions of the steps for pre-training, sparsity, quantisation, polish")
+    device: Optional[str] = option(None, check=_check_device, help="torch device (default CUDA when available)")
+    threads: Optional[int] = option(1, minimum=1, help="torch CPU threads during the run (none: keep torch's)")
+    refine: bool = option(True, help="hand near misses to CP-SAT refinement (solvers.refine), overlapping "
+                          "with the next batch")
+    refine_seconds: float = option(10.0, minimum=0.0, exclusive_minimum=True,
+                                   help="time slice of CP-SAT refinement per near miss")
+    refine_wrong: int = option(16, minimum=1, help="refine near misses wrong in at most this many entries")
+
+    def values(self) -> tuple:
+        """The coefficient set as sorted Fractions."""
+        return coefficient_values(self.coefficients)
+
+    def field(self) -> str:
+        """Z for integer sets, Q for sets with fractions."""
+        return "Z" if all(v.denominator == 1 for v in self.values()) else "Q"
+
+    def accepts(self, scheme: Scheme) -> Optional[str]:
+        return coefficient_domain_check(scheme, self.values(), (self.field(),))
+
+
+def run(problem: Problem, rank: int, options: SPNOptions, *, seed: int = 0, time_limit: Optional[float] = None,
+        callback: Optional[ProgressCallback] = None) -> Iterator:
     """Search exact rank-``rank`` schemes of ``problem`` by batched gradient descent.
 
-    Parameters
-    ----------
-    problem : Problem
-    rank : int
-        Number of products R (>= 1).
-    seed : int
-        Same seed, same result on the same machine.
-    time_limit : float, optional
-        Wall-clock budget in seconds; checked between steps.  Restarts
-        interrupted by it are still rounded and checked.
-    callback : callable, optional
-        Receives :class:`~discovery.core.progress.ProgressEvent` (restarts done,
-        exact found, best continuous loss).
-    loss : {"tensor", "samples"}
-    quantizer : {"anneal", "ste", "stochastic"}
-        See the module docstring.
-    coefficients : {"ternary", "int2", "dyadic"}
-        The coefficient set; ``dyadic`` gives schemes over Q.
-    restarts : int
-        Random starts in total.
-    batch : int, optional
-        Restarts advanced together (default: all, at most 64).
-    steps : int, optional
-        Gradient steps per restart (default grows with the number of
-        coefficients: 3000 for 2x2x2 rank 7, 9450 for 2x3x3 rank 15, 28923
-        for 3x3x3 rank 23).
-    lr, init_scale, weight_decay : float
-        Adam learning rate (pre-training runs from ``2.5 lr`` down to
-        ``0.5 lr``), standard deviation of the random start, and the initial
-        L2 weight decay of pre-training (decays linearly to 0).
-    sparsity : float, optional
-        L1 weight of the sparsity phase (default 0.03 for ``anneal`` and
-        ``stochastic``; 0, no such phase, for ``ste``).
-    samples : int
-        Operand pairs per step for ``loss="samples"``.
-    fresh_samples : bool
-        Draw new pairs every step instead of one fixed set.
-    near_miss_threshold : int, optional
-        Rounded restarts wrong in at most this many tensor entries (default
-        ``max(4, nx*ny*nz // 16)``) are returned as near misses, the best
-        ``max_near_misses`` of them.
-    stop_after : int, optional
-        Stop after the batch in which this many distinct exact schemes were found.
-    first_restart : int
-        Index of the first restart (restart ``i`` depends only on seed and ``i``).
-    schedule : 4 floats, optional
-        Fractions of ``steps`` for pre-training, sparsity, quantization and
-        polishing (defaults per quantizer: ``ste`` 0.3/0.3/0.4/0, ``anneal``
-        0.3/0.3/0.3/0.1, ``stochastic`` 0.3/0.3/0/0.4).
-    device : str or torch.device, optional
-        Default: CUDA when available, else CPU.
-    threads : int or None
-        torch CPU threads during the run (restored afterwards).  The default
-        1 is fastest for these small batched products: intra-op threading
-        costs more than it gains at this size, much more on a loaded machine.
-        ``None`` keeps torch's setting.
-    save : bool
-        Save every exact scheme to the catalog (under ``root``); the paths are
-        in ``result.options["paths"]``.
-    root : path, optional
-        Catalog root (default :func:`discovery.io.catalog.default_root`).
-
-    Returns
-    -------
-    SearchResult
-        Distinct exact schemes (verified exactly and symbolically, with
-        provenance in ``meta["provenance"]``), near misses and timing;
-        ``exact`` counts exact restarts (duplicates included).
-
-    Raises
-    ------
-    InvalidInputError
-        For a bad rank, option or coefficient set.
+    The engine generator of the contract in :mod:`discovery.engines.base`:
+    yields a :class:`~discovery.engines.base.Candidate` for every restart whose
+    rounding is exact, a :class:`~discovery.engines.base.NearMiss` for those
+    wrong in at most ``near_miss_threshold`` entries, and a
+    :class:`~discovery.engines.base.Tally` after every batch.  The time limit
+    is checked between steps; restarts interrupted by it are still rounded
+    and checked.
 
     Examples
     --------
+    >>> from discovery.search import search
     >>> from discovery.core.problems import polymul
-    >>> result = run(polymul(2, 2), 3, seed=0, restarts=4, steps=3000)
+    >>> result = search(polymul(2, 2), 3, engine="spn", seed=0, restarts=4, steps=3000)
     >>> result.found, result.schemes[0].rank
     (True, 3)
     """
-    if unknown:
-        raise InvalidInputError(f"engine spn has no option{'s' if len(unknown) > 1 else ''} {', '.join(sorted(unknown))}")
-    if threads is not None:
-        threads = _check_int(threads, "threads")
-        previous = torch.get_num_threads()
-        torch.set_num_threads(threads)
+    previous = torch.get_num_threads()
+    if options.threads is not None:
+        torch.set_num_threads(options.threads)
     try:
-        return _run(problem, rank, seed, time_limit, callback, loss, quantizer, coefficients, restarts, batch,
-                    steps, lr, init_scale, weight_decay, sparsity, samples, fresh_samples, near_miss_threshold,
-                    max_near_misses, stop_after, first_restart, schedule, device, save, root)
+        yield from _run(problem, rank, options, seed, time_limit, callback)
     finally:
-        if threads is not None:
-            torch.set_num_threads(previous)
+        torch.set_num_threads(previous)
 
 
-def _run(problem, rank, seed, time_limit, callback, loss, quantizer, coefficients, restarts, batch,
-         steps, lr, init_scale, weight_decay, sparsity, samples, fresh_samples, near_miss_threshold,
-         max_near_misses, stop_after, first_restart, schedule, device, save, root) -> SearchResult:
+def _refine_near_miss(near: NearMiss, domain, seconds: float, seed: int):
+    """One refinement (run in a worker thread; CP-SAT releases the GIL)."""
+    return refine(near.scheme, domain=domain, time_limit=seconds, seed=seed, approx=near.approx, workers=1)
+
+
+def _run(problem: Problem, rank: int, o: SPNOptions, seed: int, time_limit, callback) -> Iterator:
     start = time.monotonic()
-    if not isinstance(problem, Problem):
-        raise InvalidInputError(f"problem must be a Problem, got {type(problem).__name__}")
-    rank = _check_int(rank, "rank")
-    seed = as_seed(seed)
-    loss = _check_choice(loss, LOSSES, "loss")
-    quantizer = _check_choice(quantizer, QUANTIZERS, "quantizer")
-    coefficients = _check_choice(coefficients, tuple(COEFFICIENT_SETS), "coefficient set")
-    restarts = _check_int(restarts, "restarts")
-    batch = min(restarts, 64) if batch is None else _check_int(batch, "batch")
-    steps = _default_steps(problem, rank) if steps is None else _check_int(steps, "steps", 10)
-    if sparsity is None:
-        sparsity = 0.0 if quantizer == "ste" else 0.03
+    restarts = o.restarts
+    batch = min(restarts, 64) if o.batch is None else o.batch
+    steps = _default_steps(problem, rank) if o.steps is None else o.steps
+    sparsity = (0.0 if o.quantizer == "ste" else 0.03) if o.sparsity is None else o.sparsity
     nx, ny, nz = problem.shape
-    if near_miss_threshold is None:
-        near_miss_threshold = max(4, nx * ny * nz // 16)
-    if time_limit is not None:
-        time_limit = _check_float(time_limit, "time limit", 0.0, strict=True)
+    threshold = max(4, nx * ny * nz // 16) if o.near_miss_threshold is None else o.near_miss_threshold
+    values = o.values()
     cfg = Config(
-        loss=loss, quantizer=quantizer, coefficients=coefficients, restarts=restarts, batch=batch,
-        steps=steps, lr=_check_float(lr, "lr", 0.0, strict=True),
-        init_scale=_check_float(init_scale, "init_scale", 0.0, strict=True),
-        weight_decay=_check_float(weight_decay, "weight_decay"),
-        sparsity=_check_float(sparsity, "sparsity"),
-        samples=_check_int(4 * nx * ny if samples is None else samples, "samples"), fresh_samples=bool(fresh_samples),
-        near_miss_threshold=_check_int(near_miss_threshold, "near_miss_threshold", 0),
-        schedule=_check_schedule(_SCHEDULE[quantizer] if schedule is None else schedule),
+        loss=o.loss, quantizer=o.quantizer, coefficients=o.coefficients, restarts=restarts, batch=batch,
+        steps=steps, lr=o.lr, init_scale=o.init_scale, weight_decay=o.weight_decay, sparsity=sparsity,
+        samples=4 * nx * ny if o.samples is None else o.samples, fresh_samples=o.fresh_samples,
+        near_miss_threshold=threshold,
+        schedule=_SCHEDULE[o.quantizer] if o.schedule is None else o.schedule,
     )
-    first_restart = _check_int(first_restart, "first_restart", 0)
-    if stop_after is not None:
-        stop_after = _check_int(stop_after, "stop_after")
-    dev = _device(device)
+    dev = _device(o.device)
     dtype = torch.float64 if dev.type == "cpu" else torch.float32
-    field = "Q" if coefficients == "dyadic" else "Z"
+    field = o.field()
+    domain = domain_of(o.coefficients)
 
     T = torch.tensor(problem.tensor(), dtype=dtype, device=dev)
     T64 = torch.tensor(problem.tensor(), dtype=torch.float64)
-    loss_fn = _Loss(loss, T, cfg.samples, cfg.fresh_samples, seed)
+    loss_fn = _Loss(cfg.loss, T, cfg.samples, cfg.fresh_samples, seed)
     deadline = _Deadline(time_limit, start)
-    result = SearchResult(problem=problem, rank=rank, engine=ENGINE,
-                          options={k: v for k, v in cfg.__dict__.items()})
     emit = callback or (lambda event: None)
-    seen: set[str] = set()
-    near: dict[str, NearMiss] = {}
-    paths: list[str] = []
     best_loss = math.inf
-    date = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+    # what became of every restart: exact after rounding, exact after refinement, or still wrong
+    counts = {"exact_rounded": 0, "exact_refined": 0}
+    refining: dict = {}  # future -> (near miss, restart index)
+    pool = ThreadPoolExecutor(max_workers=1) if o.refine else None
+
+    def tally(done: int) -> Tally:
+        stats = {"device": str(dev), "steps": steps, "batch": batch, "time_limit_hit": deadline.hit,
+                 "refining": len(refining), **counts, "wrong": done - counts["exact_rounded"] - counts["exact_refined"]}
+        return Tally(done, None if best_loss == math.inf else best_loss, stats)
+
+    def message(done: int) -> str:
+        wrong = done - counts["exact_rounded"] - counts["exact_refined"]
+        return (f"exact {counts['exact_rounded']} rounded + {counts['exact_refined']} refined, {wrong} wrong"
+                + (f", {len(refining)} refining" if refining else ""))
+
+    def finished(wait: bool) -> Iterator:
+        """Refinements that have ended (all of them when ``wait``), as candidates, in the order they
+        were started (so the order of the results does not depend on thread timing)."""
+        for future in list(refining):  # dicts keep insertion order
+            if not (wait or future.done()):
+                break
+            near, index = refining.pop(future)
+            try:
+                got = future.result()
+            except InvalidInputError:
+                continue
+            if got.exact:
+                counts["exact_refined"] += 1
+                yield Candidate(got.scheme, time.monotonic() - start,
+                                {"restart": index, "steps": steps, "refined": True, "wrong_before": near.wrong})
 
     done = 0
-    emit(ProgressEvent(ENGINE, 0, restarts, 0, None, "starting"))
-    while done < restarts and not deadline.passed():
-        indices = list(range(first_restart + done, first_restart + min(restarts, done + batch)))
+    emit(ProgressEvent(NAME, 0, restarts, 0, None, "starting"))
+    try:
+        while done < restarts and not deadline.passed():
+            indices = list(range(o.first_restart + done, o.first_restart + min(restarts, done + batch)))
 
-        def report(phase: str, _n=len(indices)):
-            emit(ProgressEvent(ENGINE, done, restarts, len(result.schemes),
-                               None if best_loss == math.inf else best_loss, phase))
+            def report(phase: str):
+                emit(ProgressEvent(NAME, done, restarts, counts["exact_rounded"] + counts["exact_refined"],
+                                   None if best_loss == math.inf else best_loss, f"{phase}; {message(done)}"))
 
-        params, candidates = _train_batch(cfg, rank, T, indices, seed, loss_fn, deadline, report)
-        final = loss_fn.value(*params).cpu()
-        wrong = torch.stack([
-            ((_reconstruct(*(c.to("cpu", torch.float64) for c in cand)) - T64).abs() > _EXACT_TOL).sum(dim=(1, 2, 3))
-            for cand in candidates
-        ])  # (candidates, B)
-        choice = wrong.argmin(dim=0)
-        finite = final[torch.isfinite(final)]
-        if finite.numel():
-            best_loss = min(best_loss, float(finite.min()))
-        approx = [p.cpu().numpy() for p in params]
-        for j, index in enumerate(indices):
-            c = int(choice[j])
-            errors = int(wrong[c, j])
-            if errors > cfg.near_miss_threshold:
-                continue
-            factors = [m[j].cpu().numpy() for m in candidates[c]]
-            meta = {"provenance": {
-                "engine": ENGINE, "loss": loss, "quantizer": quantizer, "coefficients": coefficients,
-                "seed": seed, "restart": index, "steps": steps,
-                "seconds": round(time.monotonic() - start, 3), "date": date,
-            }}
-            scheme = _make_scheme(problem, factors, field, meta)
-            if errors == 0:
-                result.exact += 1
-                key = scheme.fingerprint()
-                if key in seen:
+            params, candidates = _train_batch(cfg, rank, T, indices, seed, loss_fn, deadline, report)
+            final = loss_fn.value(*params).cpu()
+            wrong = torch.stack([
+                ((_reconstruct(*(c.to("cpu", torch.float64) for c in cand)) - T64).abs() > _EXACT_TOL)
+                .sum(dim=(1, 2, 3)) for cand in candidates
+            ])  # (candidates, B)
+            choice = wrong.argmin(dim=0)
+            finite = final[torch.isfinite(final)]
+            if finite.numel():
+                best_loss = min(best_loss, float(finite.min()))
+            approx = [p.cpu().numpy() for p in params]
+            items = []
+            for j, index in enumerate(indices):
+                c = int(choice[j])
+                errors = int(wrong[c, j])
+                if errors > cfg.near_miss_threshold and not (o.refine and errors <= o.refine_wrong):
                     continue
-                check = verify_all(scheme, symbolic=True)
-                if not check.ok:  # cannot happen for a zero-error rounding; never return it unverified
+                factors = [m[j].cpu().numpy() for m in candidates[c]]
+                scheme = _make_scheme(problem, factors, values, field, {})
+                info = {"restart": index, "steps": steps}
+                if errors == 0:
+                    counts["exact_rounded"] += 1
+                    items.append(Candidate(scheme, time.monotonic() - start, info))
                     continue
-                seen.add(key)
-                if result.first_exact_seconds is None:
-                    result.first_exact_seconds = time.monotonic() - start
-                scheme = scheme.with_meta(verified={"exact": True, "symbolic": True})
-                result.schemes.append(scheme)
-                if save:
-                    paths.append(str(catalog.save(scheme, root=root)))
-            else:
-                key = scheme.fingerprint()
-                if key not in near:
-                    near[key] = NearMiss(scheme, errors, tuple(a[j] for a in approx))
-        done += len(indices)
-        result.restarts = done
-        emit(ProgressEvent(ENGINE, done, restarts, len(result.schemes),
-                           None if best_loss == math.inf else best_loss,
-                           "time limit" if deadline.hit else ""))
-        if stop_after is not None and len(result.schemes) >= stop_after:
-            break
+                items.append(NearMiss(scheme, errors, tuple(a[j] for a in approx), info))
+            done += len(indices)
+            yield tally(done)
+            yield from items
+            # refinements start after the exact ones are out: a caller that has enough stops first
+            for near in items:
+                if pool is None or not isinstance(near, NearMiss) or near.wrong > o.refine_wrong:
+                    continue
+                left = None if time_limit is None else time_limit - (time.monotonic() - start)
+                if left is None or left > 0.1:
+                    budget = o.refine_seconds if left is None else min(o.refine_seconds, left)
+                    index = near.info["restart"]
+                    refining[pool.submit(_refine_near_miss, near, domain, budget, seed + index)] = (near, index)
+            yield from finished(wait=False)
+            emit(ProgressEvent(NAME, done, restarts, counts["exact_rounded"] + counts["exact_refined"],
+                               None if best_loss == math.inf else best_loss,
+                               ("time limit; " if deadline.hit else "") + message(done)))
+        yield from finished(wait=True)
+        yield tally(done)
+        emit(ProgressEvent(NAME, done, restarts, counts["exact_rounded"] + counts["exact_refined"],
+                           None if best_loss == math.inf else best_loss, message(done)))
+    finally:  # a refinement in flight ends within its time slice; nothing waits for it
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
 
-    result.near_misses = sorted(near.values(), key=lambda n: (n.wrong, n.scheme.fingerprint()))[:max_near_misses]
-    result.status = "found" if result.schemes else "not_found"
-    result.wall_seconds = time.monotonic() - start
-    result.best_loss = None if best_loss == math.inf else best_loss
-    result.options["time_limit_hit"] = deadline.hit
-    result.options["device"] = str(dev)
-    if save:
-        result.options["paths"] = paths
-    return result
+
+ENGINE = Engine(
+    name=NAME,
+    summary="StrassenNets gradient search: a ternary sum-product network trained from random restarts, rounded",
+    options=SPNOptions,
+    run=run,
+)

@@ -1,209 +1,197 @@
-"""The ``auto`` engine: search, finish exactly, verify, catalog.
+"""The ``auto`` engine: every route in turn, finished exactly.
 
-Routes, tried in turn in time slices until a scheme is found or the budget
-ends:
+Routes are tried in time slices until the budget ends (the front door stops
+it once it has the schemes it wants): each once in the given order, then
+every round ordered by its measured yield (schemes found per second of its
+slices so far), so the route that works best for the problem gets the time
+first:
 
 ``cpsat``
-    small problems only (tensor with at most 64 entries): CP-SAT from scratch.
+    small problems only (tensor with at most 64 entries): CP-SAT from
+    scratch; a proof of infeasibility ends the search.
 ``flip``
-    flip-graph random walks over F2 (:mod:`discovery.engines.flip`, when
-    installed), each F2 scheme lifted to Z by :func:`solvers.lifting.lift`.
+    flip-graph random walks over F2, each F2 scheme lifted to Z by
+    :func:`solvers.lifting.lift`.
 ``lm``
     Levenberg--Marquardt restarts with rounding; near misses refined with
-    CP-SAT (:func:`solvers.refine.refine`).
+    CP-SAT inside the engine.
 ``spn``
-    the gradient search (:mod:`discovery.engines.spn`, when installed); its
-    near misses are refined with CP-SAT.
+    the gradient search; its best near miss is refined with CP-SAT
+    (:func:`solvers.refine.refine`).
 
-Every scheme is verified exactly before it is returned, with its provenance
-(route, seeds, lifting method, seconds); ``bilinear search --engine auto``
-then saves it to the catalog (:func:`discovery.io.catalog.save` verifies again,
-symbolically), as does ``save=True`` here.
+This is the one place that knows every engine: it runs them through the
+same contract (:mod:`discovery.engines.base`) and yields what they find,
+with the route in the provenance.  Schemes outside the requested coefficient
+set (a Hensel lift with a 2 when ``ternary`` was asked for) are dropped by
+the front door's domain check.
 """
 
 from __future__ import annotations
 
-import datetime
 import time
-from typing import Any, Optional, Sequence
+from dataclasses import dataclass
+from typing import Iterator, Optional
 
-from discovery.core.checks import check_problem_rank
 from discovery.core.errors import InvalidInputError
 from discovery.core.problems import Problem
 from discovery.core.progress import ProgressCallback, ProgressEvent
-from discovery.core.seeds import as_seed
 from discovery.core.scheme import Scheme
-from discovery.engines.base import SearchResult
-from discovery.search import engine_function
-from discovery.engines.cpsat import run as cpsat_run
-from discovery.io.catalog import save as catalog_save
+from discovery.engines.base import (
+    Candidate,
+    Engine,
+    EngineOptions,
+    Infeasible,
+    NearMiss,
+    Tally,
+    check_coefficients,
+    coefficient_domain_check,
+    domain_of,
+    option,
+)
+from discovery.engines.registry import get
 from solvers.lifting import lift
 from solvers.refine import refine
-from verify import verify_exact
 
-__all__ = ["run", "DEFAULT_ROUTES"]
+__all__ = ["ENGINE", "AutoOptions", "run", "ROUTES"]
 
-#: Routes in the order they are tried.
-DEFAULT_ROUTES = ("cpsat", "flip", "lm")
+#: The routes ``auto`` knows, in their default order.
+ROUTES = ("cpsat", "flip", "lm", "spn")
 
-
-def _available(name: str) -> bool:
-    try:
-        engine_function(name)
-    except InvalidInputError:
-        return False
-    return True
+#: Default total budget when no time limit is given (seconds).
+DEFAULT_BUDGET = 600.0
 
 
-def run(
-    problem: Problem,
-    rank: int,
-    *,
-    seed: Any = 0,
-    time_limit: Optional[float] = None,
-    callback: Optional[ProgressCallback] = None,
-    routes: Optional[Sequence[str]] = None,
-    domain: Any = "ternary",
-    coefficients: Any = None,
-    save: bool = False,
-    root: Any = None,
-    max_schemes: int = 1,
-    slice_seconds: float = 60.0,
-    **options: Any,
-) -> SearchResult:
-    """Find exact schemes by any route, verify them and save them.
+def _check_routes(value: str, name: str) -> str:
+    routes = [r.strip() for r in value.split(",") if r.strip()] if isinstance(value, str) else list(value)
+    if not routes:
+        raise InvalidInputError(f"option {name}: no route given (use {', '.join(ROUTES)})")
+    for r in routes:
+        if r not in ROUTES:
+            raise InvalidInputError(f"unknown route {r!r}: use {', '.join(ROUTES)}")
+    return ",".join(routes)
 
-    Parameters
-    ----------
-    problem : Problem
-    rank : int
-    seed : int
-    time_limit : float, optional
-        Total budget in seconds (default 600).
-    routes : sequence of str, optional
-        Subset/order of ``cpsat``, ``flip``, ``lm``, ``spn``; default
-        :data:`DEFAULT_ROUTES` (unavailable engines are skipped).
-    domain, coefficients : str
-        Coefficient domain for CP-SAT, rounding and refinement.
-    save : bool
-        Also save each verified scheme to the catalog (``root``, default
-        ``results/``) as soon as it is found.  Off by default because
-        ``bilinear search`` saves what an engine returns (to ``--out``).
-    max_schemes : int
-        Stop after this many distinct schemes.
-    slice_seconds : float
-        Time given to one route before the next is tried.
-    **options
-        Passed to the engines (unknown ones are ignored there).
 
-    Returns
-    -------
-    SearchResult
-        ``options["saved"]`` lists the catalog paths.
+@dataclass(frozen=True)
+class AutoOptions(EngineOptions):
+    """Options of the ``auto`` engine."""
+
+    engine = "auto"
+
+    routes: str = option("cpsat,flip,spn,lm", check=_check_routes, metavar="R,R,...",
+                         help="routes tried (cpsat, flip, lm, spn): each once in this order, then by measured "
+                              "schemes per second")
+    coefficients: str = option("ternary", check=check_coefficients, metavar="SET",
+                               help="coefficient set of the schemes (CP-SAT, rounding, refinement, lifting)")
+    slice_seconds: float = option(60.0, minimum=0.0, exclusive_minimum=True,
+                                  help="time given to one route before the next is tried")
+
+    def accepts(self, scheme: Scheme) -> Optional[str]:
+        dom = domain_of(self.coefficients)
+        return coefficient_domain_check(scheme, dom.values, ("Z",) if dom.scale == 1 else ("Z", "Q"))
+
+
+def _route_options(route: str, options: AutoOptions):
+    if route == "flip":
+        return {"field": "F2", "stop_after": 1_000_000}
+    if route == "spn":
+        return {"coefficients": options.coefficients} if options.coefficients in ("ternary", "int2", "dyadic") else {}
+    return {"coefficients": options.coefficients}
+
+
+def run(problem: Problem, rank: int, options: AutoOptions, *, seed: int = 0, time_limit: Optional[float] = None,
+        callback: Optional[ProgressCallback] = None) -> Iterator:
+    """Run the routes in time slices; yield every scheme they find.
 
     Examples
     --------
+    >>> from discovery.search import search
     >>> from discovery.core.problems import matmul
-    >>> res = run(matmul(2, 2, 2), 7, time_limit=30)
+    >>> res = search(matmul(2, 2, 2), 7, engine="auto", time_limit=30)
     >>> res.status, res.schemes[0].meta["provenance"]["route"]
     ('found', 'cpsat')
     """
-    rank = check_problem_rank(problem, rank)
-    dom = coefficients if coefficients is not None else domain
-    routes = tuple(routes) if routes is not None else DEFAULT_ROUTES
-    unknown = [r for r in routes if r not in ("cpsat", "flip", "lm", "spn")]
-    if unknown:
-        raise InvalidInputError(f"unknown route {unknown[0]!r}: use cpsat, flip, lm or spn")
+    routes = options.routes.split(",")
     small = problem.tensor().size <= 64
-    routes = tuple(r for r in routes if (r != "cpsat" or small) and (r in ("cpsat",) or _available(r)))
+    routes = [r for r in routes if r != "cpsat" or small]
     if not routes:
-        raise InvalidInputError("no search route is available for this problem")
-    budget = 600.0 if time_limit is None else float(time_limit)
-    int_seed = as_seed(seed)
+        raise InvalidInputError("no search route is available for this problem (cpsat needs <= 64 tensor entries)")
+    dom = domain_of(options.coefficients)
+    budget = DEFAULT_BUDGET if time_limit is None else float(time_limit)
     t0 = time.perf_counter()
-    result = SearchResult(problem=problem, rank=rank, engine="auto",
-                          options={"routes": list(routes), "domain": str(dom), "saved": [], "attempts": []})
-    seen: set = set()
+    attempts: list[dict] = []
 
     def left() -> float:
         return budget - (time.perf_counter() - t0)
 
-    def accept(scheme: Scheme, route: str, extra: dict) -> None:
-        if scheme.field == "F2" or not verify_exact(scheme).ok or scheme.fingerprint() in seen:
-            return
-        seen.add(scheme.fingerprint())
-        inner = dict(scheme.meta.get("provenance", {}) or {})
-        prov = {"search": inner} if inner else {}
-        prov.update({"engine": "auto", "route": route, "seed": int_seed,
-                     "seconds": round(time.perf_counter() - t0, 3),
-                     "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), **extra})
-        scheme = scheme.with_meta(provenance=prov)
-        if save:
-            result.options["saved"].append(str(catalog_save(scheme, root=root)))
-        result.schemes.append(scheme)
-        if result.first_exact_seconds is None:
-            result.first_exact_seconds = time.perf_counter() - t0
-        if callback is not None:
-            callback(ProgressEvent("auto", done=len(result.options["attempts"]), found=len(result.schemes),
-                                   message=f"exact scheme by {route}"))
+    def elapsed() -> float:
+        return time.perf_counter() - t0
 
     attempt = 0
-    proved = False
-    while left() > 0.5 and len(result.schemes) < max_schemes and not proved:
-        for route in routes:
-            if left() <= 0.5 or len(result.schemes) >= max_schemes:
+    spent = {r: 0.0 for r in routes}
+    found = {r: 0 for r in routes}
+    order = list(routes)
+    while left() > 0.5:
+        for route in order:
+            if left() <= 0.5:
                 break
             attempt += 1
-            slice_ = min(slice_seconds, left())
-            sub_seed = int_seed + attempt
-            info = {"route": route, "seed": sub_seed}
-            if route == "cpsat":
-                res = cpsat_run(problem, rank, seed=sub_seed, time_limit=slice_, domain=dom)
-                info["status"] = res.status
-                for s in res.schemes:
-                    accept(s, "cpsat", {})
-                if res.status == "infeasible":
-                    result.status = "infeasible"
-                    result.options["proof"] = res.options.get("proof")
-                    proved = True
-            elif route == "flip":
-                flip = engine_function("flip")
-                res = flip(problem, rank, seed=sub_seed, time_limit=slice_, field="F2",
-                           max_schemes=max(1, max_schemes - len(result.schemes)))
-                info["found_f2"] = len(res.schemes)
-                lifts = []
-                for s in res.schemes:
+            engine = get(route)
+            sub_seed = seed + attempt
+            slice_ = min(options.slice_seconds, left())
+            opts = engine.options.from_mapping(_route_options(route, options))
+            info = {"route": route, "seed": sub_seed, "found": 0}
+            info_start = elapsed()
+            attempts.append(info)
+            near: list[NearMiss] = []
+            for item in engine.run(problem, rank, opts, seed=sub_seed, time_limit=slice_, callback=None):
+                if isinstance(item, Infeasible):
+                    yield Tally(attempt, None, {"attempts": attempts})
+                    yield item
+                    return
+                if isinstance(item, NearMiss):
+                    near.append(item)
+                    continue
+                if not isinstance(item, Candidate):
+                    continue
+                scheme = item.scheme
+                extra = {"route": route, "route_seed": sub_seed, "search": dict(item.info)}
+                if scheme.field == "F2":
                     if left() <= 0.5:
                         break
-                    got = lift(s, time_limit=min(30.0, max(1.0, left())), seed=sub_seed)
-                    lifts.append(got.method or "no")
-                    if got.lifted:
-                        accept(got.scheme, "flip+lift", {"lift": got.method, "flip_seed": sub_seed})
-                info["lifts"] = lifts
-            else:  # lm or spn, near misses refined inside lm; refine spn's here
-                engine = engine_function(route)
-                domain_kw = {"coefficients": dom} if route == "spn" else {"domain": dom}  # spn has no `domain`
-                res = engine(problem, rank, seed=sub_seed, time_limit=slice_, **domain_kw, **options)
-                info["found"] = len(res.schemes)
-                info["near_misses"] = len(res.near_misses)
-                for s in res.schemes:
-                    accept(s, route, {})
-                if route == "spn" and not res.schemes and res.near_misses and left() > 1:
-                    nm = res.near_misses[0]
-                    if nm.scheme.field != "F2":
-                        got = refine(nm.scheme, domain=dom, time_limit=min(60.0, left()), seed=sub_seed,
-                                     approx=nm.approx)
-                        if got.exact:
-                            accept(got.scheme, "spn+refine", {"wrong_before": nm.wrong})
-            result.options["attempts"].append(info)
+                    got = lift(scheme, time_limit=min(30.0, max(1.0, left())), seed=sub_seed)
+                    info.setdefault("lifts", []).append(got.method or "no")
+                    if not got.lifted:
+                        continue
+                    scheme, extra = got.scheme, {**extra, "route": "flip+lift", "lift": got.method}
+                info["found"] += 1
+                yield Tally(attempt, None, {"attempts": attempts})
+                yield Candidate(scheme, elapsed(), extra)
+                if left() <= 0.5:
+                    break
+            if route == "spn" and near and left() > 1:
+                best = min(near, key=lambda n: n.wrong)
+                if best.scheme.field != "F2":
+                    got = refine(best.scheme, domain=dom, time_limit=min(60.0, left()), seed=sub_seed,
+                                 approx=best.approx)
+                    if got.exact:
+                        info["found"] += 1
+                        yield Candidate(got.scheme, elapsed(), {"route": "spn+refine", "route_seed": sub_seed,
+                                                                "wrong_before": best.wrong})
+            found[route] += info["found"]
+            spent[route] += max(1e-3, elapsed() - info_start)
+            yield Tally(attempt, None, {"attempts": attempts, "yield_per_second": {
+                r: round(found[r] / spent[r], 4) for r in routes if spent[r]}})
             if callback is not None:
-                callback(ProgressEvent("auto", done=attempt, found=len(result.schemes),
-                                       message=f"{route}: {info}"))
-    result.restarts = attempt
-    result.exact = len(result.schemes)
-    if result.schemes:
-        result.status = "found"
-    elif not proved:
-        result.status = "not_found"
-    result.wall_seconds = time.perf_counter() - t0
-    return result
+                callback(ProgressEvent("auto", done=attempt, found=sum(a["found"] for a in attempts),
+                                       message=f"{route}: {info['found']} found"))
+        # next round: best measured yield first (ties keep the given order)
+        order = sorted(routes, key=lambda r: (-found[r] / spent[r] if spent[r] else 0.0, routes.index(r)))
+
+
+ENGINE = Engine(
+    name="auto",
+    summary="every route in time slices (cpsat, flip + lifting, lm + refinement, spn + refinement)",
+    options=AutoOptions,
+    run=run,
+    max_schemes=1,
+)

@@ -36,6 +36,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from discovery.core.checks import positive_int
 from discovery.core.errors import InvalidInputError
 from discovery.core.problems import correlation
 from discovery.core.progress import ProgressEvent
@@ -175,8 +176,7 @@ def measure_error(scheme: Scheme, dtype: str = "float32", channels: Any = (1, 8,
     """
     ft = _dtype(dtype)
     chans = channel_counts(channels)
-    if isinstance(tiles, bool) or not isinstance(tiles, (int, np.integer)) or tiles < 1:
-        raise InvalidInputError(f"tiles must be a positive integer, got {tiles!r}")
+    tiles = positive_int(tiles, "tiles")
     if mode not in ("auto", "matrix", "separable"):
         raise InvalidInputError(f"mode must be auto, matrix or separable, got {mode!r}")
     rng = as_generator(seed)

@@ -5,7 +5,6 @@ import pytest
 from discovery.cli import main
 from discovery.io.formats import save_json
 from discovery.algebra.literature import strassen
-from discovery.core.problems import matmul
 
 
 def run(capsys, *argv):
@@ -76,11 +75,15 @@ def test_lift_error_names_the_file(capsys, tmp_path):
     assert code == 2 and "half.json" in err and "even denominator" in err
 
 
-def test_search_warns_about_options_an_engine_ignores(capsys, tmp_path):
-    # engines with **ignored swallowed --loss/--steps/... silently, contrary to the CLI's docstring
-    code, out, err = run(capsys, "search", "2x2x2", "--rank", "7", "--engine", "flip", "--steps", "50",
-                         "--time-limit", "5", "--no-save", "--quiet")
-    assert code == 0 and "--steps is not used by engine 'flip'" in err
+@pytest.mark.parametrize("engine, flag", [("flip", "--steps"), ("cpsat", "--loss"), ("spn", "--walks"),
+                                          ("lm", "--field"), ("cooktoom", "--coefficients"), ("auto", "--restarts")])
+def test_search_refuses_a_flag_the_engine_does_not_take(capsys, engine, flag):
+    # engines used to swallow other engines' options through **ignored
+    code, out, err = run(capsys, "search", "2x2x2", "--rank", "7", "--engine", engine, flag, "5",
+                         "--no-save", "--quiet")
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1
+    assert f"engine {engine!r} does not take {flag}; its options are:" in lines[0]
 
 
 def test_cli_train_spn_refuses_infinite_budget(capsys):

@@ -71,10 +71,24 @@ def test_bad_input_exits_2_with_one_line(argv, capsys, tmp_path):
     assert "Traceback" not in err
 
 
-def test_engine_choices_come_from_the_registry():
-    from discovery.cli.search import engine_options
+def test_engine_flags_come_from_the_declared_options(capsys):
     from discovery.search import ENGINES
 
-    assert "spn" in ENGINES
-    accepted, ignored = engine_options("spn", {"loss": "samples", "restarts": 3})
-    assert accepted == {"loss": "samples", "restarts": 3} and ignored == []
+    with pytest.raises(SystemExit):
+        main(["search", "--help"])
+    text = capsys.readouterr().out
+    for name, eng in ENGINES.items():
+        assert f"engine {name}:" in text
+        for spec in eng.options.specs():
+            if spec.cli:
+                assert spec.flag in text
+
+
+def test_engines_command_lists_every_engine_and_option(capsys):
+    from discovery.search import ENGINES
+
+    assert main(["engines"]) == 0
+    text = capsys.readouterr().out
+    for name, eng in ENGINES.items():
+        assert name in text
+        assert all(s.flag in text for s in eng.options.specs() if s.cli)

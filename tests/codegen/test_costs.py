@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torch import nn
 
-from discovery.cli import main
 from discovery.codegen.costs import (
     HOROWITZ_45NM,
     CostReport,
@@ -16,10 +14,7 @@ from discovery.codegen.costs import (
 )
 from discovery.cli.sections import format_report
 from discovery.core.errors import InvalidInputError
-from discovery.layers.costs import model_costs
-from discovery.io.formats import save_json
 from discovery.algebra.literature import strassen, strassen_winograd
-from discovery.layers.spn import SPNConv2d, SPNLinear, set_phase
 
 torch.set_num_threads(1)
 

@@ -77,3 +77,36 @@ def test_equality_ignores_meta_and_fingerprint_is_stable():
     assert s == t and s.fingerprint() == t.fingerprint()
     assert s != strassen()
     assert "rank-6 Scheme for correlation F(2,3) over Z" in repr(s)
+
+
+def test_canonical_form_ignores_term_order_and_scalings():
+    from fractions import Fraction
+
+    from discovery.algebra.literature import strassen
+    from discovery.algebra.ops import permute_terms
+    from discovery.core.problems import correlation
+    from discovery.winograd.cooktoom import cook_toom
+
+    s = strassen()
+    U, V, W = (m.copy() for m in s.factors)
+    U[2], W[2] = -U[2], -W[2]                  # sign moves of one term
+    V[5], W[5] = -V[5], -W[5]
+    moved = permute_terms(s.replace(U=U, V=V, W=W), [6, 5, 4, 3, 2, 1, 0])
+    assert moved != s and moved.canonical() == s.canonical()
+    assert moved.fingerprint() == s.fingerprint()
+    c = s.canonical()
+    assert c.canonical() == c                  # idempotent
+    for r in range(c.rank):                    # signs normalised
+        for row in (c.U[r], c.V[r]):
+            assert next(v for v in row if v != 0) > 0
+    q = cook_toom(2, 3)                        # over Q: first nonzero of U and V rows become 1
+    U, W = q.U.copy(), q.W.copy()
+    U[1] = [Fraction(3) * v for v in U[1]]
+    W[1] = [v / Fraction(3) for v in W[1]]
+    scaled = q.replace(U=U, W=W)
+    assert scaled.fingerprint() == q.fingerprint()
+    assert all(next(v for v in row if v != 0) == 1 for row in q.canonical().U)
+    assert q.canonical().problem == correlation(2, 3)
+    # a different scheme has another fingerprint
+    W = s.W.copy(); W[0, 0] = 0
+    assert s.replace(W=W).fingerprint() != s.fingerprint()

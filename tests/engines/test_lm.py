@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from discovery.engines.lm import TensorResidual, decompose, round_to_domain, run
+from discovery.algebra.tensor import TensorResidual
+from discovery.engines.lm import decompose, round_to_domain
 from discovery.core.errors import InvalidInputError
 from discovery.core.problems import correlation, matmul
 from discovery.search import search
@@ -37,8 +38,8 @@ def test_lm_finds_exact_strassen_like_scheme():
 
 
 def test_lm_winograd_problem_and_same_seed_same_result():
-    a = run(correlation(2, 3), 4, seed=5, restarts=2, domain="dyadic")
-    b = run(correlation(2, 3), 4, seed=5, restarts=2, domain="dyadic")
+    a = search(correlation(2, 3), 4, "lm", seed=5, restarts=2, coefficients="dyadic")
+    b = search(correlation(2, 3), 4, "lm", seed=5, restarts=2, coefficients="dyadic")
     assert a.status == b.status
     assert [s.fingerprint() for s in a.schemes] == [s.fingerprint() for s in b.schemes]
 
@@ -46,9 +47,9 @@ def test_lm_winograd_problem_and_same_seed_same_result():
 def test_rounding_and_bad_input():
     assert round_to_domain(np.array([0.49, 0.51]), np.array([0.0, 1.0])).tolist() == [0.0, 1.0]
     with pytest.raises(InvalidInputError):
-        run(matmul(2, 2, 2), 0)
+        search(matmul(2, 2, 2), 0, "lm")
     with pytest.raises(InvalidInputError):
-        run(matmul(2, 2, 2), 7, restarts=0)
+        search(matmul(2, 2, 2), 7, "lm", restarts=0)
 
 
 def test_lm_sparse_solves_stop_at_the_deadline(monkeypatch):
@@ -74,11 +75,9 @@ def test_lm_sparse_solves_stop_at_the_deadline(monkeypatch):
     assert statuses == [-2, -2, -2]  # each stage stopped by the deadline callback
 
 
-@pytest.mark.parametrize("bad", [dict(time_limit=-1), dict(time_limit="3"), dict(max_schemes=0)])
+@pytest.mark.parametrize("bad", [dict(time_limit=-1), dict(time_limit="3"), dict(max_schemes=0),
+                                 dict(lam=0.0), dict(refine_time=-2), dict(coefficients="0,1,x")])
 def test_lm_validates_its_options(bad):
     # lm.run(time_limit=-1) returned "not_found" after zero restarts; "3" raised a TypeError
-    from discovery.engines import lm
-    from discovery.core.errors import InvalidInputError
-
     with pytest.raises(InvalidInputError):
-        lm.run(matmul(2, 2, 2), 7, **bad)
+        search(matmul(2, 2, 2), 7, "lm", **bad)

@@ -24,3 +24,11 @@ def test_result_file_verifies(path):
     assert symbolic.ok, symbolic.reason
     assert path.parent.name == scheme.problem.slug
     assert scheme.fingerprint()[:12] in path.name
+
+
+def test_no_two_files_hold_the_same_canonical_scheme():
+    seen = {}
+    for path in FILES:
+        key = load_json(path).fingerprint()
+        assert key not in seen, f"{path} repeats {seen.get(key)}"
+        seen[key] = path

@@ -90,7 +90,6 @@ def test_model_costs_reads_fixed_layers_multiplication_protocol():
 
 def test_spn_additions_after_elimination():
     from discovery.layers.costs import spn_additions_eliminated
-    from discovery.codegen.cse import eliminate
 
     torch.manual_seed(0)
     spn = nn.Sequential(SPNConv2d(2, 4, 3, r=6, p=2, padding=1), nn.ReLU(), nn.Flatten(), SPNLinear(4 * 16, 5, r=5))

@@ -6,7 +6,6 @@ from discovery.core.errors import InfeasibleError, InvalidInputError, NotFoundEr
 from discovery.core.problems import matmul, polymul
 from discovery.search import search
 from solvers.brent import as_domain, build_model, flattening_rank, solve_model
-from discovery.engines.cpsat import run
 from solvers.cpsat import solve
 from verify import verify_all
 
@@ -22,7 +21,7 @@ def test_cpsat_finds_strassen_rank_7():
 
 
 def test_direct_model_int2_small_problem():
-    res = run(polymul(2, 2), 3, domain="int2", strategy="direct", time_limit=20)
+    res = search(polymul(2, 2), 3, "cpsat", coefficients="int2", strategy="direct", time_limit=20)
     assert res.status == "found" and verify_all(res.schemes[0]).ok
 
 
@@ -36,34 +35,35 @@ def test_dyadic_domain_is_scaled():
 
 def test_below_flattening_rank_is_infeasible():
     assert flattening_rank(matmul(2, 2, 2)) == 4
-    res = run(matmul(2, 2, 2), 3)
-    assert res.status == "infeasible" and "flattening" in res.options["proof"]
+    res = search(matmul(2, 2, 2), 3, "cpsat")
+    assert res.status == "infeasible" and "flattening" in res.proof
     with pytest.raises(InfeasibleError):
         solve(matmul(2, 2, 2), 3)
 
 
 def test_cpsat_proves_infeasible_itself():
     # rank 4 >= flattening rank 4, but 2x2x2 needs 7: CP-SAT proves it mod 2
-    res = run(matmul(2, 2, 2), 4, time_limit=30)
-    assert res.status == "infeasible" and "CP-SAT" in res.options["proof"]
+    res = search(matmul(2, 2, 2), 4, "cpsat", time_limit=30)
+    assert res.status == "infeasible" and "CP-SAT" in res.proof
     # the direct model proves a tiny case too
-    res = run(polymul(2, 2), 2, strategy="direct", time_limit=10)
+    res = search(polymul(2, 2), 2, "cpsat", strategy="direct", time_limit=10)
     assert res.status == "infeasible"
 
 
 def test_time_out_is_not_infeasible():
-    res = run(matmul(3, 3, 3), 22, time_limit=0.5)
+    res = search(matmul(3, 3, 3), 22, "cpsat", time_limit=0.5)
     assert res.status == "not_found"
     with pytest.raises(NotFoundError):
         solve(matmul(3, 3, 3), 22, time_limit=0.5)
 
 
-@pytest.mark.parametrize("bad", [dict(rank=0), dict(rank=7, domain=[]), dict(rank=7, time_limit=-1),
-                                 dict(rank=7, workers=0), dict(rank=7, domain="quaternary")])
+@pytest.mark.parametrize("bad", [dict(rank=0), dict(rank=7, coefficients=[]), dict(rank=7, time_limit=-1),
+                                 dict(rank=7, workers=0), dict(rank=7, coefficients="quaternary"),
+                                 dict(rank=7, domain="ternary")])
 def test_bad_input(bad):
     rank = bad.pop("rank")
     with pytest.raises(InvalidInputError):
-        run(matmul(2, 2, 2), rank, **bad)
+        search(matmul(2, 2, 2), rank, "cpsat", **bad)
 
 
 def test_domains():
