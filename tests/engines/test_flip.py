@@ -19,7 +19,7 @@ from discovery.algebra.ops import kron, standard_scheme, to_field
 from discovery.core.errors import InvalidInputError
 from discovery.core.problems import correlation, matmul, tensor
 from discovery.core.scheme import Scheme
-from discovery.engines.flip import FIELDS, FlipOptions, drain, extend, project, resolve_start, run, walk
+from discovery.engines.flip import FIELDS, FlipOptions, drain, extend, project, resolve_start, walk
 from discovery.engines.flip import codec
 from discovery.engines.flip import kernel as K
 from discovery.engines.flip._jit import set_threads
@@ -31,6 +31,11 @@ from solvers.lifting import exact_mod
 from verify import verify_exact
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(problem, rank, **kw):
+    """The engine behind the front door (verified, canonical, with provenance)."""
+    return search(problem, rank, engine="flip", **kw)
 
 # small problems, and wider ones whose factors take two words (80 entries) or
 # a hashed key (36 entries over Z/F3)
@@ -155,13 +160,13 @@ def test_walk_seeds_depend_on_seed_and_walk_only():
 @pytest.mark.parametrize("field", FIELDS)
 def test_2x2x2_reaches_rank_7_from_the_standard_scheme(field):
     res = run(matmul(2, 2, 2), 7, seed=3, field=field, walks=2, threads=1, max_steps=200_000)
-    assert res.status == "found" and res.options["best_rank"] == 7
+    assert res.status == "found" and res.stats["best_rank"] == 7
     s = res.schemes[0]
     assert s.rank == 7 and verify_exact(s).ok
     assert s.field == {"F2": "F2", "Z": "Z", "F3": s.field}[field] and s.field in ("F2", "Z", "Q")
     prov = s.meta["provenance"]
     assert prov["engine"] == "flip" and prov["seed"] == 3 and prov["field"] == field
-    assert prov["start"] == "standard" and prov["flips"] > 0 and "seconds" in prov
+    assert prov["start"] == "standard" and prov["flips"] > 0 and "seconds" in prov and prov["walk"] in (0, 1)
     if field == "Z":
         assert set(s.coefficient_set) <= {-1, 0, 1}
 
@@ -178,7 +183,7 @@ def test_f3_walks_find_schemes_with_halves():
 def test_same_seed_same_walks_on_one_and_two_threads(field):
     # with the pool, resets and copies of the best in play: the walks interact
     # only between chunks, in walk order, so threads do not matter
-    kw = dict(field=field, walks=4, max_steps=60_000, max_schemes=6, pool=4, path_length=5_000, copy_best=0.5,
+    kw = dict(field=field, walks=4, max_steps=60_000, stop_after=6, pool=4, path_length=5_000, copy_best=0.5,
               plateau=2_000, chunk=2_000)
     runs = []
     for threads in (1, 2, 1):
@@ -199,7 +204,7 @@ def test_pure_python_fallback_walks_like_the_compiled_kernel():
         "with warnings.catch_warnings(record=True) as caught:\n"
         "    warnings.simplefilter('always')\n"
         "    found, st = drain(walk(matmul(2, 2, 2), 7, field='Z', seed=2, walks=2, threads=1, max_steps=3000,"
-        " max_schemes=2, chunk=500))\n"
+        " stop_after=2, chunk=500))\n"
         "print(json.dumps([[s.fingerprint() for s, _ in found], st['flips'], st['kernel'],"
         " [str(w.message) for w in caught]]))\n"
     )
@@ -209,21 +214,21 @@ def test_pure_python_fallback_walks_like_the_compiled_kernel():
     fps, flips, mode, warned = json.loads(out.stdout.strip().splitlines()[-1])
     assert mode == "python" and any("pure Python" in w for w in warned)
     found, st = drain(walk(matmul(2, 2, 2), 7, field="Z", seed=2, walks=2, threads=1, max_steps=3000,
-                           max_schemes=2, chunk=500))
+                           stop_after=2, chunk=500))
     assert st["kernel"] == "numba"
     assert [s.fingerprint() for s, _ in found] == fps and st["flips"] == flips
 
 
 def test_stats_and_progress_events():
     events = []
-    res = run(matmul(2, 2, 2), 7, seed=0, walks=2, threads=1, max_steps=50_000, max_schemes=3, callback=events.append)
-    st = res.options
+    res = run(matmul(2, 2, 2), 7, seed=0, walks=2, threads=1, max_steps=50_000, stop_after=3, callback=events.append)
+    st = res.stats
     for key in ("status", "best_rank", "first_exact_seconds", "wall_seconds", "flips", "flips_per_second",
                 "threads", "walks", "steps"):
         assert key in st
     assert st["status"] == "found" and st["best_rank"] == 7 and st["threads"] == 1 and st["walks"] == 2
     assert st["flips"] > 0 and st["flips_per_second"] > 0 and st["first_exact_seconds"] <= st["wall_seconds"]
-    assert len(res.schemes) == 3 == res.exact
+    assert res.exact == 3 and 1 <= len(res.schemes) <= 3 and res.first_exact_seconds is not None
     assert events and events[-1].engine == "flip" and events[-1].best == 7 and events[-1].found == 3
     assert any("Mflips/s" in e.message and "walks" in e.message for e in events)
 
@@ -235,13 +240,15 @@ def test_lift_appends_z_schemes():
     assert found[1][0].meta["provenance"]["engine"] == "flip"
 
 
-def test_registered_behind_the_front_door():
+def test_registered_behind_the_front_door(tmp_path):
     assert "flip" in ENGINES
     res = search(matmul(2, 2, 2), 7, engine="flip", seed=0, walks=2, threads=1, max_steps=50_000)
     assert res.engine == "flip" and res.found and res.schemes[0].field == "F2"
-    res = search(matmul(2, 2, 2), 7, engine="flip", seed=0, walks=2, threads=1, max_steps=50_000,
-                 coefficients="ternary")
-    assert res.schemes[0].field == "Z"
+    res = search(matmul(2, 2, 2), 7, engine="flip", seed=0, walks=2, threads=1, max_steps=50_000, field="Z",
+                 save=True, root=tmp_path)
+    assert res.schemes[0].field == "Z" and len(res.saved) == 1
+    saved = catalog.load_all(tmp_path)[0][1]
+    assert saved.meta["provenance"]["field"] == "Z" and saved.meta["provenance"]["flips"] > 0
 
 
 def test_other_problems():
@@ -255,7 +262,7 @@ def test_other_problems():
 def test_a_start_at_the_target_is_returned_without_walking():
     res = run(matmul(2, 2, 2), 7, start=strassen(), field="Z", max_steps=10)
     assert res.found and res.schemes[0].rank == 7 and verify_exact(res.schemes[0]).ok
-    assert res.options["steps"] == 0 and res.options["flips"] == 0
+    assert res.stats["steps"] == 0 and res.stats["flips"] == 0
 
 
 # ------------------------------------------------------------------ starts
@@ -301,7 +308,7 @@ def test_start_from_a_file_and_walks_from_it(tmp_path):
 
     path = save_json(extend(strassen(), 2), tmp_path / "s.json")
     res = run(matmul(2, 2, 3), 11, start=str(path), field="Z", max_steps=10)
-    assert res.found and res.options["start"] == "file s.json"
+    assert res.found and res.stats["start"] == "file s.json"
 
 
 # --------------------------------------------------------------- bad input
@@ -309,19 +316,17 @@ def test_start_from_a_file_and_walks_from_it(tmp_path):
     "kwargs, message",
     [
         (dict(rank=0), "rank must be a positive integer"),
-        (dict(rank=7, field="Q"), "field must be one of F2, Z, F3"),
-        (dict(rank=7, walks=0), "walks must be a positive integer"),
-        (dict(rank=7, threads=-1), "threads must be a positive integer"),
+        (dict(rank=7, field="Q"), "option field must be one of F2, Z, F3"),
+        (dict(rank=7, walks=0), "option walks must be >= 1"),
+        (dict(rank=7, threads=-1), "option threads must be >= 1"),
         (dict(rank=7, max_steps=-1), "max_steps"),
-        (dict(rank=7, pool=-2), "pool must be a non-negative integer"),
-        (dict(rank=7, copy_best=2.0), "copy_best must be a probability"),
-        (dict(rank=7, time_limit=0), "time limit must be positive"),
+        (dict(rank=7, pool=-2), "option pool must be >= 0"),
+        (dict(rank=7, copy_best=2.0), "option copy_best must be <= 1"),
+        (dict(rank=7, time_limit=0), "time limit must be a positive"),
         (dict(rank=7, start=standard_scheme(matmul(2, 2, 3))), "start scheme is for matmul 2x2x3, not matmul 2x2x2"),
-        (dict(rank=7, start="best-ever"), "start must be standard, catalog"),
+        (dict(rank=7, start="best-ever"), "option start must be standard, catalog"),
         (dict(rank=7, start=to_field(strassen(), "F2"), field="Z"), "a walk over Z needs a start scheme over Z"),
-        (dict(rank=7, coefficients="int2"), "ternary"),
-        (dict(rank=7, coefficients="ternary", field="F2"), "over Z"),
-        (dict(rank=7, restarts=4), "unknown option 'restarts'"),
+        (dict(rank=7, restarts=4), "engine 'flip' has no option 'restarts'"),
     ],
 )
 def test_bad_input_raises_one_clear_line(kwargs, message):
@@ -342,6 +347,8 @@ def test_bad_start_schemes_and_problems():
     with pytest.raises(InvalidInputError, match="start file"):
         bad = ROOT / "pyproject.toml"
         run(s.problem, 6, start=str(bad))
+    with pytest.raises(InvalidInputError, match="start file"):
+        drain(walk(s.problem, 6, start=str(ROOT / "pyproject.toml")))
     with pytest.raises(InvalidInputError, match=r"\{-1, 0, 1\}"):  # the standard scheme of a tensor with a 2
         run(tensor([[[2]]]), 1, field="Z")
 
@@ -353,17 +360,19 @@ def test_factors_too_wide_for_the_build(monkeypatch):
 
 
 def test_options_dataclass():
-    opts = FlipOptions(field="Z", walks=3).validated()
-    assert opts.walks == 3 and opts.field == "Z"
-    found, stats = drain(walk(matmul(2, 2, 2), 7, options=opts, threads=1, max_steps=50_000))
+    opts = FlipOptions(field="Z", walks=3)
+    assert opts.walks == 3 and opts.field == "Z" and "plateau" in FlipOptions.names()
+    found, stats = drain(walk(matmul(2, 2, 2), 7, opts, threads=1, max_steps=50_000))
     assert stats["walks"] == 3 and found and found[0][0].field == "Z"
+    with pytest.raises(InvalidInputError, match="option split must be <= 1"):
+        FlipOptions(split=1.5)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("field", ["F2", "Z"])
 def test_3x3x3_reaches_rank_23(field):
     res = run(matmul(3, 3, 3), 23, seed=0, field=field, walks=2, max_steps=20_000_000)
-    assert res.found
+    assert res.found, res.stats
     s = res.schemes[0]
     assert s.rank == 23 and s.field == field and verify_exact(s).ok
 

@@ -14,15 +14,20 @@ Modules: :mod:`~.kernel` (the compiled walk, flat arrays only),
 population), :mod:`~.meta` (starts: catalog, products, extend/project
 between formats), :mod:`~.engine` (:func:`walk`, :func:`run`, options).
 
+:data:`ENGINE` is the engine of the registry (``search(..., engine="flip")``,
+``bilinear search --engine flip``); :func:`walk` is the same search as a
+plain generator of ``(scheme, info)`` that returns its statistics.
+
 Examples
 --------
 >>> from discovery.core.problems import matmul
->>> res = run(matmul(2, 2, 2), 7, field="Z", seed=1, walks=2, threads=1, max_steps=20000)
->>> res.found, res.schemes[0].field, res.schemes[0].rank
-(True, 'Z', 7)
+>>> found, stats = drain(walk(matmul(2, 2, 2), 7, field="Z", seed=1, walks=2, threads=1, max_steps=20000))
+>>> found[0][0].field, found[0][0].rank, stats["status"]
+('Z', 7, 'found')
 """
 
-from discovery.engines.flip.engine import FIELDS, FlipOptions, drain, ensure_compiled, run, walk
-from discovery.engines.flip.meta import extend, project, resolve_start
+from discovery.engines.flip.engine import ENGINE, FIELDS, FlipOptions, drain, ensure_compiled, run, walk
+from discovery.engines.flip.meta import START_KEYWORDS, extend, project, resolve_start
 
-__all__ = ["run", "walk", "drain", "FlipOptions", "FIELDS", "ensure_compiled", "extend", "project", "resolve_start"]
+__all__ = ["ENGINE", "run", "walk", "drain", "FlipOptions", "FIELDS", "START_KEYWORDS", "ensure_compiled", "extend",
+           "project", "resolve_start"]

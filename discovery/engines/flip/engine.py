@@ -28,140 +28,100 @@ import math
 import os
 import time
 import warnings
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Iterator, Optional
 
 import numpy as np
 
-from discovery.core.checks import check_problem_rank, positive_int
+from discovery.algebra.ops import standard_scheme
+from discovery.core.checks import check_problem_rank
+from discovery.core.coefficients import coefficient_values
 from discovery.core.errors import InvalidInputError
 from discovery.core.problems import Problem, matmul
 from discovery.core.progress import ProgressCallback, ProgressEvent
 from discovery.core.scheme import Scheme
 from discovery.core.seeds import as_seed
-from discovery.engines.base import SearchResult
+from discovery.engines.base import Candidate, Engine, EngineOptions, Tally, coefficient_domain_check, option
 from discovery.engines.flip import _jit
 from discovery.engines.flip import kernel as K
 from discovery.engines.flip.codec import decode, encode, layout, to_scheme
-from discovery.engines.flip.meta import resolve_start
+from discovery.engines.flip.meta import START_KEYWORDS, resolve_start
 from discovery.engines.flip.walks import Walks
-from discovery.algebra.ops import standard_scheme
 from solvers.lifting import hensel_lift_mod, lift
 from verify import verify_exact
 
-__all__ = ["FlipOptions", "walk", "run", "FIELDS", "ensure_compiled", "drain"]
+__all__ = ["FlipOptions", "ENGINE", "walk", "run", "FIELDS", "ensure_compiled", "drain"]
 
 #: Fields the engine walks over.
 FIELDS = ("F2", "Z", "F3")
 
 
+def _check_start(value: Any, name: str) -> Any:
+    if isinstance(value, Scheme):
+        return value
+    if isinstance(value, (list, tuple)) and value and all(isinstance(s, Scheme) for s in value):
+        return tuple(value)
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if isinstance(value, str) and (value in START_KEYWORDS or Path(value).is_file()):
+        return value
+    raise InvalidInputError(
+        f"option {name} must be {', '.join(START_KEYWORDS)}, a Scheme or a scheme file, got {value!r}"
+    )
+
+
 @dataclass(frozen=True)
-class FlipOptions:
-    """Options of the flip engine (defaults are the measured best, see docs/notes/flip.md).
+class FlipOptions(EngineOptions):
+    """Options of the ``flip`` engine (defaults measured best: docs/notes/flip.md)."""
 
-    Attributes
-    ----------
-    field : {"F2", "Z", "F3"}
-        F2 is fastest; Z keeps every coefficient in {-1, 0, 1} and needs no
-        lifting; F3 walks mod 3 and lifts each find by Hensel lifting and
-        rational reconstruction (so coefficients like 1/2 can appear).
-    walks : int, optional
-        Independent walks (default: one per thread).
-    threads : int, optional
-        Threads of the kernel (default: every core numba may use; capped there).
-    start : str, Scheme, list of Scheme or path
-        ``"standard"``, ``"catalog"``, ``"product"``, ``"extend"``,
-        ``"project"``, ``"neighbours"``, ``"best"``, a scheme, schemes, or a
-        scheme file (see :func:`~discovery.engines.flip.meta.resolve_start`).
-    plateau : int or None
-        Flips without a rank drop before a plus transition (each walk draws
-        its threshold from ``[plateau/2, 3 plateau/2]``); None: no plus
-        transitions.
-    plus_slack : int
-        Plus transitions only while the rank is below the walk's best + this.
-    path_length : int or None
-        Steps without improving its best after which a walk is reset (to the
-        pool, or to a start); None: never.
-    pool : int
-        Best schemes kept per rank to reset walks to (0: resets go to the start).
-    copy_best : float
-        Probability for each walk to jump to the pool's new lowest rank.
-    split : float
-        Share of rank-raising moves that are splits (the rest are plus transitions).
-    max_steps : int or None
-        Steps per walk (a flip, or a plus transition when none applies).
-    max_schemes : int
-        Stop after this many schemes of the target rank.
-    lift : bool or None
-        F2: also lift each find to Z (:func:`solvers.lifting.lift`); F3
-        always lifts (None means: F3 yes, F2 no).
-    chunk : int or None
-        Largest number of steps per walk between two looks from Python
-        (default ``max(4096, 2**21 // walks)``).
-    attempts : int
-        Random picks tried per move before giving up on it.
-    """
+    engine = "flip"
 
-    field: str = "F2"
-    walks: Optional[int] = None
-    threads: Optional[int] = None
-    start: Any = "standard"
-    plateau: Optional[int] = 20_000
-    plus_slack: int = 4
-    path_length: Optional[int] = None
-    pool: int = 0
-    copy_best: float = 0.0
-    split: float = 0.5
-    max_steps: Optional[int] = None
-    max_schemes: int = 1
-    lift: Optional[bool] = None
-    chunk: Optional[int] = None
-    attempts: int = 64
+    field: str = option("F2", choices=FIELDS, help="F2 (fastest; --lift lifts finds to Z), Z (coefficients "
+                        "in {-1, 0, 1}, no lifting) or F3 (finds Hensel-lifted to Z or Q, so 1/2 can appear)")
+    walks: Optional[int] = option(None, minimum=1, help="independent walks (default: one per thread)")
+    threads: Optional[int] = option(None, minimum=1, help="kernel threads (default: every core; capped there)")
+    start: Any = option("standard", check=_check_start, metavar="|".join(START_KEYWORDS) + "|FILE",
+                        help="start: the standard algorithm, the best catalog schemes, a product of two smaller "
+                             "formats, a neighbouring format extended or projected, the best of these, or a file")
+    plateau: Optional[int] = option(20_000, minimum=1, help="flips without a rank drop before a plus transition "
+                                    "(each walk draws its own from [plateau/2, 3 plateau/2]; none: never)")
+    plus_slack: int = option(4, minimum=0, help="plus transitions only while the rank is below the walk's best "
+                             "+ this")
+    path_length: Optional[int] = option(None, minimum=1, help="steps without improving its best after which a "
+                                        "walk restarts from the pool (or the start); none: never")
+    pool: int = option(0, minimum=0, help="best schemes kept per rank to restart walks from (0: restart at the start)")
+    copy_best: float = option(0.0, minimum=0.0, maximum=1.0, help="chance for each walk to jump to the pool's "
+                              "new lowest rank when it drops")
+    split: float = option(0.5, minimum=0.0, maximum=1.0, help="share of rank-raising moves that are splits "
+                          "(the rest are plus transitions)")
+    max_steps: Optional[int] = option(None, minimum=1, help="steps per walk (default: the time limit, or 10**6)")
+    stop_after: int = option(1, minimum=1, help="stop walking after this many schemes of the target rank")
+    lift: Optional[bool] = option(None, help="F2: also lift every find to Z; F3 finds are always lifted")
+    chunk: Optional[int] = option(None, minimum=1, help="most steps per walk between two looks from Python "
+                                  "(default max(4096, 2**21 / walks))")
+    attempts: int = option(64, minimum=1, cli=False, help="random picks tried per move before giving up on it")
 
-    def validated(self) -> "FlipOptions":
-        """A copy with every value checked (InvalidInputError, one line)."""
-        if self.field not in FIELDS:
-            raise InvalidInputError(f"field must be one of {', '.join(FIELDS)} for the flip engine, got {self.field!r}")
-        out = {}
-        for name in ("walks", "threads", "plateau", "path_length", "max_steps", "chunk"):
-            out[name] = positive_int(getattr(self, name), name, allow_none=True)
-        out["max_schemes"] = positive_int(self.max_schemes, "max_schemes")
-        out["attempts"] = positive_int(self.attempts, "attempts")
-        for name in ("plus_slack", "pool"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
-                raise InvalidInputError(f"{name} must be a non-negative integer, got {v!r}")
-            out[name] = int(v)
-        for name in ("copy_best", "split"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1:
-                raise InvalidInputError(f"{name} must be a probability in [0, 1], got {v!r}")
-            out[name] = float(v)
-        if self.lift is not None and not isinstance(self.lift, bool):
-            raise InvalidInputError(f"lift must be True, False or None, got {self.lift!r}")
-        return replace(self, **out)
-
-
-_OPTION_NAMES = tuple(f.name for f in fields(FlipOptions))
+    def accepts(self, scheme: Scheme) -> Optional[str]:
+        if self.field == "Z":
+            return coefficient_domain_check(scheme, coefficient_values("ternary"), ("Z",))
+        if self.field == "F3":
+            return None if scheme.field in ("Z", "Q") else f"field {scheme.field} is not Z or Q (lifted from F3)"
+        if scheme.field == "F2" or (self.lift and scheme.field in ("Z", "Q")):
+            return None
+        return f"field {scheme.field} is not the requested F2"
 
 
 def _options(options: Optional[FlipOptions], kw: dict) -> FlipOptions:
-    coefficients = kw.pop("coefficients", None)
-    unknown = sorted(set(kw) - set(_OPTION_NAMES))
-    if unknown:
-        raise InvalidInputError(
-            f"unknown option {unknown[0]!r} for the flip engine (options: {', '.join(_OPTION_NAMES)})"
-        )
-    opts = replace(options or FlipOptions(), **kw)
-    if coefficients is not None:
-        if coefficients != "ternary":
-            raise InvalidInputError(
-                f"the flip engine keeps coefficients in {{-1, 0, 1}} (ternary), got coefficients={coefficients!r}"
-            )
-        if "field" in kw and kw["field"] != "Z":
-            raise InvalidInputError(f"ternary coefficients are a set over Z, not over {kw['field']}")
-        opts = replace(opts, field="Z")
-    return opts.validated()
+    if options is None:
+        return FlipOptions.from_mapping(kw)
+    if not isinstance(options, FlipOptions):
+        raise InvalidInputError(f"options must be FlipOptions, got {type(options).__name__}")
+    if kw:
+        merged = {spec.name: getattr(options, spec.name) for spec in options.specs()}
+        merged.update(kw)
+        return FlipOptions.from_mapping(merged)
+    return options
 
 
 # ------------------------------------------------------------- the kernel
@@ -273,8 +233,8 @@ def _stats_line(best: np.ndarray) -> str:
     return " ".join(parts)
 
 
-def walk(problem: Problem, rank: int, *, seed: Any = 0, time_limit: Optional[float] = None,
-         callback: Optional[ProgressCallback] = None, options: Optional[FlipOptions] = None,
+def walk(problem: Problem, rank: int, options: Optional[FlipOptions] = None, *, seed: Any = 0,
+         time_limit: Optional[float] = None, callback: Optional[ProgressCallback] = None,
          **kw: Any) -> Iterator[tuple[Scheme, dict]]:
     """Flip-graph walks toward ``rank``; yields ``(scheme, info)`` per exact find.
 
@@ -296,8 +256,7 @@ def walk(problem: Problem, rank: int, *, seed: Any = 0, time_limit: Optional[flo
         the best rank of each walk and the flips per second.
     options : FlipOptions, optional
     **kw
-        Fields of :class:`FlipOptions` (override ``options``), or
-        ``coefficients="ternary"`` for ``field="Z"``.
+        Options of :class:`FlipOptions` by name (they override ``options``).
 
     Yields
     ------
@@ -310,7 +269,8 @@ def walk(problem: Problem, rank: int, *, seed: Any = 0, time_limit: Optional[flo
     dict
         ``status``, ``best_rank``, ``flips``, ``flips_per_second``,
         ``threads``, ``walks``, ``first_exact_seconds``, ``wall_seconds``,
-        ``steps``, ... (see :func:`run`, which puts them in ``options``).
+        ``steps``, ``kernel_seconds``, ``cpu_seconds``, ``walk_best``, ...
+        (:func:`run` yields them as the engine's :class:`Tally` statistics).
 
     Examples
     --------
@@ -321,7 +281,7 @@ def walk(problem: Problem, rank: int, *, seed: Any = 0, time_limit: Optional[flo
     (7, 'Z', True)
     """
     rank = check_problem_rank(problem, rank)
-    opts = _options(options, dict(kw))
+    opts = _options(options, kw)
     if time_limit is not None and (isinstance(time_limit, bool) or not isinstance(time_limit, (int, float))
                                    or not time_limit > 0 or math.isnan(time_limit)):
         raise InvalidInputError(f"time limit must be positive, got {time_limit!r}")
@@ -347,9 +307,10 @@ def walk(problem: Problem, rank: int, *, seed: Any = 0, time_limit: Optional[flo
     kernel_seconds = 0.0
     stats = dict(engine="flip", field=opts.field, walks=n, threads=threads, kernel=mode, start=labels[0],
                  starts=len(labels), start_rank=min(len(sg) for _, sg in encoded), seed=seed_int,
-                 options={f.name: getattr(opts, f.name) for f in fields(opts) if f.name != "start"},
+                 options=opts.to_dict(),
                  found=0, yielded=0, rejected=0, unlifted=0, lifted=0, first_exact_seconds=None)
     best_rank = int(stats["start_rank"])
+    max_steps = opts.max_steps if opts.max_steps is not None or time_limit is not None else 10**6
     steps_done = 0
     found = 0
 
@@ -371,8 +332,9 @@ def walk(problem: Problem, rank: int, *, seed: Any = 0, time_limit: Optional[flo
         """The verified schemes of walk ``w``'s find (lifted where asked)."""
         fac, sg = state.current(w)
         prov = provenance(w)
-        info = {"walk": w, "rank": len(sg), "walk_field": opts.field, "flips": prov["flips"],
-                "seconds": prov["seconds"], "step": int(state.ctr[w, K.C_STEPS])}
+        info = {"walk": w, "rank": len(sg), "walk_field": opts.field, "start": prov["start"],
+                "flips": prov["flips"], "walk_flips": prov["walk_flips"], "seconds": prov["seconds"],
+                "step": int(state.ctr[w, K.C_STEPS]), "walks": n, "threads": threads, "best_rank": best_rank}
         raw = to_scheme(problem, fac, sg, lay, {"provenance": prov})
         if opts.field in ("F2", "Z"):
             if not verify_exact(raw).ok:  # never expected: every move keeps the tensor
@@ -408,7 +370,7 @@ def walk(problem: Problem, rank: int, *, seed: Any = 0, time_limit: Optional[flo
             return
         flips = int(state.ctr[:, K.C_FLIPS].sum())
         rate = flips / kernel_seconds if kernel_seconds > 0 else 0.0
-        total = opts.max_steps * n if opts.max_steps else None
+        total = max_steps * n if max_steps else None
         walks_best = _stats_line(state.ctr[:, K.C_BEST])
         callback(ProgressEvent("flip", steps_done * n, total, found, float(best_rank),
                                message or f"best rank {best_rank}; walks {walks_best}; {rate / 1e6:.2f} Mflips/s"))
@@ -418,11 +380,11 @@ def walk(problem: Problem, rank: int, *, seed: Any = 0, time_limit: Optional[flo
     stop = False
     while not stop:
         if size:
-            if opts.max_steps is not None and steps_done >= opts.max_steps:
+            if max_steps is not None and steps_done >= max_steps:
                 break
             if time_limit is not None and elapsed() >= time_limit:
                 break
-            size = min(size, opts.max_steps - steps_done) if opts.max_steps is not None else size
+            size = min(size, max_steps - steps_done) if max_steps is not None else size
         k0 = time.perf_counter()
         state.run(size)
         kernel_seconds += time.perf_counter() - k0
@@ -447,7 +409,7 @@ def walk(problem: Problem, rank: int, *, seed: Any = 0, time_limit: Optional[flo
                 if size == 0:
                     stop = True  # a start already reaches the target: nothing to walk
                 state.ctr[w, K.C_RESET] = source()
-                if found >= opts.max_schemes:
+                if found >= opts.stop_after:
                     stop = True
                     break
         if opts.pool:
@@ -483,52 +445,44 @@ def drain(gen) -> tuple[list, dict]:
             return out, stop.value
 
 
-# -------------------------------------------------------------------- run
-def run(problem: Problem, rank: int, *, seed: Any = 0, time_limit: Optional[float] = None,
-        callback: Optional[ProgressCallback] = None, field: Optional[str] = None,
-        coefficients: Optional[str] = None, walks: Optional[int] = None, threads: Optional[int] = None,
-        start: Any = None, plateau: Any = ..., pool: Any = ..., plus_slack: Any = ..., path_length: Any = ...,
-        copy_best: Any = ..., split: Any = ..., max_steps: Optional[int] = None, max_schemes: int = 1,
-        lift: Optional[bool] = None, chunk: Optional[int] = None, **ignored: Any) -> SearchResult:
-    """Flip-graph search down to ``rank``: :func:`walk` collected into a :class:`SearchResult`.
+# ------------------------------------------------------------------- run
+def run(problem: Problem, rank: int, options: FlipOptions, *, seed: int = 0, time_limit: Optional[float] = None,
+        callback: Optional[ProgressCallback] = None) -> Iterator:
+    """The engine contract: :func:`walk` as :class:`Candidate` and :class:`Tally` items.
 
-    Options are those of :class:`FlipOptions` (unset ones keep its
-    defaults); ``coefficients="ternary"`` selects ``field="Z"``.  The
-    statistics of :func:`walk` (``best_rank``, ``flips``,
-    ``flips_per_second``, ``threads``, ...) are in ``result.options``.
-    Without a time limit or step budget the walks stop after 10**6 steps.
+    Without a time limit or ``max_steps`` the walks stop after 10**6 steps.
 
     Examples
     --------
+    >>> from discovery.search import search
     >>> from discovery.core.problems import matmul
-    >>> res = run(matmul(2, 2, 2), 7, seed=0, walks=2, threads=1, max_steps=20000)
-    >>> res.status, res.schemes[0].rank, res.schemes[0].field, res.options["best_rank"]
-    ('found', 7, 'F2', 7)
+    >>> res = search(matmul(2, 2, 2), 7, engine="flip", field="Z", walks=2, threads=1, max_steps=20000)
+    >>> res.status, res.schemes[0].meta["provenance"]["field"], res.stats["best_rank"]
+    ('found', 'Z', 7)
     """
-    if ignored:
-        name = sorted(ignored)[0]
-        raise InvalidInputError(f"unknown option {name!r} for the flip engine (options: {', '.join(_OPTION_NAMES)})")
-    kw = dict(field=field, walks=walks, threads=threads, start=start, plateau=plateau, pool=pool,
-              plus_slack=plus_slack, path_length=path_length, copy_best=copy_best, split=split,
-              max_steps=max_steps, max_schemes=max_schemes, lift=lift, chunk=chunk)
-    kw = {k: v for k, v in kw.items() if v is not ... and not (v is None and k in ("field", "start"))}
-    if coefficients is not None:
-        kw["coefficients"] = coefficients
-    if max_steps is None and time_limit is None:
-        kw["max_steps"] = 10**6
-    result = SearchResult(problem=problem, rank=check_problem_rank(problem, rank), engine="flip")
-    seen: set[str] = set()
-    found, stats = drain(walk(problem, rank, seed=seed, time_limit=time_limit, callback=callback, **kw))
-    for scheme, _ in found:
-        fp = scheme.fingerprint()
-        if fp not in seen:
-            seen.add(fp)
-            result.schemes.append(scheme)
-    result.status = "found" if result.schemes else "not_found"
-    result.restarts = stats["walks"]
-    result.exact = len(result.schemes)
-    result.wall_seconds = stats["wall_seconds"]
-    result.first_exact_seconds = stats["first_exact_seconds"]
-    result.best_loss = float(stats["best_rank"])
-    result.options = stats
-    return result
+    gen = walk(problem, rank, options, seed=seed, time_limit=time_limit, callback=callback)
+    try:
+        while True:
+            try:
+                scheme, info = next(gen)
+            except StopIteration as stop:
+                stats = stop.value
+                break
+            yield Tally(info["walks"], float(info["best_rank"]), {"best_rank": info["best_rank"], "flips": info["flips"]})
+            seconds = info["seconds"]
+            prov = {k: v for k, v in info.items() if k not in ("seconds", "best_rank", "rank")}
+            prov["field"] = prov.pop("walk_field")
+            prov["scheme_field"] = scheme.field
+            yield Candidate(scheme, seconds, prov)
+    finally:
+        gen.close()
+    yield Tally(stats["walks"], float(stats["best_rank"]), stats)
+
+
+ENGINE = Engine(
+    name="flip",
+    summary="flip-graph random walks (Kauers-Moosbauer) in a compiled kernel on all cores, over F2, Z "
+            "(coefficients in {-1, 0, 1}) or F3 (Hensel-lifted), with plus transitions, pools and meta starts",
+    options=FlipOptions,
+    run=run,
+)

@@ -111,7 +111,7 @@ def sections(cap: int, L: int, logh: int) -> tuple[dict, int, int]:
     --------
     >>> off, nu, nv = sections(10, 1, 6)
     >>> off[P_KEY], nu
-    (30, 516)
+    (30, 286)
     """
     H = 1 << logh
     off = {}
