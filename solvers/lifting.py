@@ -35,7 +35,8 @@ from discovery.algebra.tensor import brent_jacobian, reconstruct
 from solvers.brent import build_model, solve_model
 from verify import verify_exact
 
-__all__ = ["LiftResult", "lift", "lift_signs", "lift_parity", "lift_with_parities", "hensel_lift", "rational_reconstruction", "mod2_image"]
+__all__ = ["LiftResult", "lift", "lift_signs", "lift_parity", "lift_with_parities", "hensel_lift", "rational_reconstruction", "mod2_image",
+           "hensel_lift_mod", "exact_mod", "ModPLU"]
 
 
 @dataclass
@@ -253,6 +254,160 @@ def _reconstruct(problem, x, modulus, meta) -> Optional[Scheme]:
     mats = [np.vectorize(lambda v: int(v) if v.denominator == 1 else v, otypes=[object])(m) for m in mats]
     candidate = Scheme(problem, *mats, field=field_, meta=dict(meta))
     return candidate if verify_exact(candidate).ok else None
+
+
+# --------------------------------------------------- Hensel mod an odd prime
+def exact_mod(problem, factors, p: int) -> bool:
+    """Whether integer factors ``(U, V, W)`` give the problem's tensor mod ``p``.
+
+    Examples
+    --------
+    >>> from discovery.algebra.literature import strassen
+    >>> s = strassen()
+    >>> exact_mod(s.problem, s.factors, 3), exact_mod(s.problem, [2 * m for m in s.factors], 3)
+    (True, False)
+    """
+    u, v, w = (np.asarray(np.vectorize(int, otypes=[object])(np.asarray(m, dtype=object)) % p, dtype=np.int64)
+               for m in factors)
+    return bool(np.all((reconstruct(u, v, w) - problem.tensor()) % p == 0))
+
+
+class ModPLU:
+    """``P A = L U`` over GF(p) for a dense integer matrix, to solve ``A x = b`` for many ``b``.
+
+    Gaussian elimination with row pivoting; the multipliers are kept below the
+    pivots.  :meth:`solve` returns one solution (free variables 0) or None
+    when ``b`` is not in the column space.
+
+    Examples
+    --------
+    >>> lu = ModPLU(np.array([[1, 2], [2, 1], [0, 0]]), 3)  # rank 1 mod 3
+    >>> lu.solve(np.array([2, 1, 0])).tolist(), lu.rank
+    ([2, 0], 1)
+    >>> lu.solve(np.array([1, 0, 0])) is None
+    True
+    """
+
+    def __init__(self, a: np.ndarray, p: int):
+        a = np.asarray(a, dtype=np.int64) % p
+        m, n = a.shape
+        self.p = p
+        perm = np.arange(m)
+        pivots = []
+        r = 0
+        for c in range(n):
+            if r == m:
+                break
+            nz = np.flatnonzero(a[r:, c])
+            if nz.size == 0:
+                continue
+            piv = r + nz[0]
+            if piv != r:
+                a[[r, piv]] = a[[piv, r]]
+                perm[[r, piv]] = perm[[piv, r]]
+            inv = pow(int(a[r, c]), -1, p)
+            below = r + 1 + np.flatnonzero(a[r + 1:, c])
+            if below.size:
+                f = (a[below, c] * inv) % p
+                a[below, c + 1:] = (a[below, c + 1:] - f[:, None] * a[r, c + 1:][None, :]) % p
+                a[below, c] = f  # the multipliers, below the pivot
+            pivots.append(c)
+            r += 1
+        self.a, self.perm, self.pivots, self.rank, self.shape = a, perm, pivots, r, (m, n)
+
+    def solve(self, b: np.ndarray) -> Optional[np.ndarray]:
+        p, a = self.p, self.a
+        y = np.asarray(b, dtype=np.int64)[self.perm] % p
+        for k, c in enumerate(self.pivots):  # forward: L y' = P b
+            if y[k]:
+                rows = k + 1 + np.flatnonzero(a[k + 1:, c])
+                y[rows] = (y[rows] - a[rows, c] * y[k]) % p
+        if np.any(y[self.rank:]):
+            return None
+        x = np.zeros(self.shape[1], dtype=np.int64)
+        for k in range(self.rank - 1, -1, -1):  # back: U x = y', free variables 0
+            c = self.pivots[k]
+            rest = a[k, c + 1:] @ x[c + 1:] if c + 1 < self.shape[1] else 0
+            x[c] = ((y[k] - rest) * pow(int(a[k, c]), -1, p)) % p
+        return x
+
+
+def hensel_lift_mod(problem, factors, p: int = 3, *, digits: Optional[int] = None,
+                    time_limit: Optional[float] = 30.0, meta=None) -> Optional[Scheme]:
+    """Lift a scheme that is exact mod an odd prime ``p`` to Z or Q.
+
+    Newton/Hensel lifting: with ``x`` exact mod ``p**k``, solve
+    ``J(x0) d = -(F(x) / p**k)  (mod p)`` for the next ``p``-adic digit (the
+    Jacobian mod ``p`` is that of the start, factored once), then read each
+    coefficient back by rational reconstruction and keep the first exact
+    scheme.  Flip walks over F3 (Moosbauer & Poole's ``flip-cpd``) find
+    schemes whose lifts need denominators such as 2, which F2 cannot hold.
+    As with :func:`hensel_lift`, the lift is not unique and this is a
+    heuristic: None proves nothing.
+
+    Parameters
+    ----------
+    problem : Problem
+    factors : (U, V, W)
+        Integer matrices (entries read mod ``p``; small representatives such
+        as -1 for 2 make the first exact check likelier).
+    p : int
+        An odd prime.
+    digits : int, optional
+        ``p``-adic digits to lift to (default: until ``p**digits > 2**62``).
+
+    Returns
+    -------
+    Scheme or None
+        A scheme verified exact over Z or Q.
+
+    Raises
+    ------
+    InvalidInputError
+        If ``p`` is not an odd prime or the factors are not exact mod ``p``.
+
+    Examples
+    --------
+    >>> from discovery.algebra.literature import strassen
+    >>> s = strassen()
+    >>> u, v, w = ((m.astype(np.int64) % 3) for m in s.factors)  # 2 for -1
+    >>> hensel_lift_mod(s.problem, (u, v, w), 3).field
+    'Z'
+    """
+    if not isinstance(p, int) or p < 3 or p % 2 == 0 or any(p % q == 0 for q in range(3, math.isqrt(p) + 1)):
+        raise InvalidInputError(f"p must be an odd prime, got {p!r}")
+    start = time.perf_counter()
+    x = [np.vectorize(lambda e: (int(e) + p // 2) % p - p // 2, otypes=[object])(np.asarray(m, dtype=object))
+         for m in factors]
+    if not exact_mod(problem, x, p):
+        raise InvalidInputError(f"the factors are not exact mod {p}")
+    R = x[0].shape[0]
+    nx, ny, nz = problem.shape
+    t = problem.tensor().astype(object)
+    meta = dict(meta or {})
+    candidate = _reconstruct(problem, x, 10**18, meta)  # the representatives themselves
+    if candidate is not None:
+        return candidate
+    x0 = [np.asarray(m % p, dtype=np.int64) for m in x]
+    lu = ModPLU(brent_jacobian(*x0) % p, p)
+    digits = digits or max(2, int(62 / math.log2(p)))
+    modulus = p
+    for _ in range(1, digits):
+        if time_limit is not None and time.perf_counter() - start > time_limit:
+            return None
+        f = (reconstruct(*x) - t).ravel()
+        rhs = np.array([(-int(e) // modulus) % p for e in f], dtype=np.int64)
+        if rhs.any():
+            d = lu.solve(rhs)
+            if d is None:
+                return None
+            du, dv, dw = np.split(d, [R * nx, R * (nx + ny)])
+            x = [m + modulus * dd.reshape(m.shape).astype(object) for m, dd in zip(x, (du, dv, dw))]
+        modulus *= p
+        candidate = _reconstruct(problem, x, modulus, meta)
+        if candidate is not None:
+            return candidate
+    return None
 
 
 # ------------------------------------------------------------------- front

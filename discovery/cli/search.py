@@ -30,6 +30,7 @@ from discovery.cli.common import (
 from discovery.cli.engine_flags import add_engine_flags, engine_options, given_options
 from discovery.core.errors import InvalidInputError
 from discovery.core.scheme import Scheme
+from discovery.engines.flip import START_KEYWORDS
 from discovery.io.formats import atomic_write_bytes, load_scheme
 from discovery.search import ENGINES, get_engine, search
 
@@ -69,7 +70,7 @@ def _check_report_path(path: str) -> Path:
 def _start_option(given: dict, problem) -> dict:
     """``--start FILE`` names a scheme file: load it (the engine takes a Scheme)."""
     start = given.get("start")
-    if isinstance(start, str) and start not in ("standard", "catalog", "product"):
+    if isinstance(start, str) and start not in START_KEYWORDS:
         scheme = load_scheme(start)
         if not isinstance(scheme, Scheme) or scheme.problem != problem:
             raise InvalidInputError(f"--start {start}: a scheme for {scheme.problem.spec}, not {problem.spec}")
