@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.table import Table
+from rich.text import Text
 
 from discovery.cli.common import out
 from discovery.search import ENGINES
@@ -19,7 +20,7 @@ def run(args) -> int:
     for name, eng in ENGINES.items():
         if args.name and name != args.name:
             continue
-        table = Table(title=f"{name}: {eng.summary}", title_justify="left", show_lines=False)
+        table = Table(title=Text(f"{name}: {eng.summary}"), title_justify="left", show_lines=False)
         table.add_column("option", no_wrap=True)
         table.add_column("type", overflow="fold")
         table.add_column("default", overflow="fold")
@@ -30,6 +31,6 @@ def run(args) -> int:
             kind = spec.kind if not spec.choices else "|".join(str(c) for c in spec.choices)
             if spec.optional and spec.kind != "bool":
                 kind += " or none"
-            table.add_row(spec.flag, kind, spec.describe_default(), spec.help)
+            table.add_row(*(Text(c) for c in (spec.flag, kind, spec.describe_default(), spec.help)))
         out.print(table)
     return 0

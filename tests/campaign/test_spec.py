@@ -43,7 +43,7 @@ def test_the_issue_example_is_valid(tmp_path):
     (('field = "F2"', 'field = "R"'), "job[1].field: must be one of Z, Q, F2"),
     (("walks = 256", "walkz = 256"), "job[1].options: engine 'flip' has no option 'walkz'"),
     (("walks = 256", "walks = 0"), "job[1].options.walks: must be >= 1, got 0"),
-    (("walks = 256", "clone_keep = 2.0"), "job[1].options.clone_keep: must be <= 1"),
+    (("walks = 256", "split = 2.0"), "job[1].options.split: must be <= 1"),
     (("seconds = 30", "seconds = -3"), "job[1].seconds: must be a positive number of seconds"),
     (("seed = 1", "seed = 1.5"), "job[1].seed: must be a non-negative integer"),
     (("seed = 1", "sed = 1"), "job[1].sed: unknown key"),
