@@ -25,6 +25,7 @@ COMMANDS = [
     "import_cmd",
     "export_cmd",
     "lift",
+    "optimize",
     "wincnn",
     "train_spn",
 ]
