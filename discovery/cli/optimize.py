@@ -27,12 +27,12 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from discovery.codegen.optimize import optimize
+    from discovery.codegen.optimize import check_optimizable, optimize
     from discovery.io.catalog import save, scheme_path
 
     if not args.no_save and args.out is not None and Path(args.out).exists() and not Path(args.out).is_dir():
         raise InvalidInputError(f"--out {args.out}: not a directory")  # before the search, not after it
-    scheme = load_scheme(args.file)
+    scheme = check_optimizable(load_scheme(args.file))
     with progress_bar("optimize", enabled=True) as callback:
         res = optimize(scheme, objective=args.objective, time_limit=args.time_limit, seed=args.seed,
                        callback=callback, basis=not args.no_basis)

@@ -28,6 +28,7 @@ in exact rational arithmetic, for a scheme that is itself verified).
 from __future__ import annotations
 
 import itertools
+import time
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Optional
@@ -293,16 +294,27 @@ class AlternativeBasis:
         return alt
 
 
-def _rank_candidates(factor: np.ndarray, restarts: int, seed, per_call: float, transpose_core: bool):
-    """(core additions, basis additions, Q) for the candidate bases of one factor."""
+def _rank_candidates(factor: np.ndarray, restarts: int, seed, deadline: float, transpose_core: bool):
+    """(core additions, basis additions, Q) for the candidate bases of one factor, best first.
+
+    The candidates are ranked within ``deadline`` (a ``time.monotonic()``
+    value); the sparsest candidate is always ranked.
+    """
     out = []
-    for q in sparsest_basis(factor, restarts=restarts, seed=seed):
+    candidates = sparsest_basis(factor, restarts=restarts, seed=seed)
+    for i, q in enumerate(candidates):
+        left = deadline - time.monotonic()
+        if i and left <= 0:
+            break
+        per_call = max(0.01, left / (2 * (len(candidates) - i)))
         core = _matmul(factor, q)
         core_map = core.T if transpose_core else core
-        core_adds = minimize(core_map, methods=("greedy", "random"), time_limit=per_call, seed=seed).additions
+        core_adds = minimize(core_map, methods=("greedy", "random"), restarts=8, time_limit=per_call,
+                             seed=seed).additions
         inv = exact_inverse(q)
         basis_map = inv.T if transpose_core else inv
-        basis_adds = minimize(basis_map, methods=("greedy", "random"), time_limit=per_call, seed=seed).additions
+        basis_adds = minimize(basis_map, methods=("greedy", "random"), restarts=8, time_limit=per_call,
+                              seed=seed).additions
         out.append((core_adds, basis_adds, q))
     out.sort(key=lambda t: (t[0], t[1]))
     return out
@@ -333,11 +345,15 @@ def alternative_basis(scheme: Scheme, restarts: int = 16, seed: Any = 0,
     for m, name in zip(scheme.factors, "UVW"):
         if any(isinstance(v, Fraction) for v in m.ravel()):
             raise InvalidInputError(f"alternative_basis handles integer schemes; {name} has a fraction")
-    per_call = max(0.05, time_limit / (6 * max(1, restarts) + 6))
+    if isinstance(time_limit, bool) or not isinstance(time_limit, (int, float)) or not time_limit > 0:
+        raise InvalidInputError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
+    start = time.monotonic()
     seeds = as_generator(seed).integers(2**31, size=3)
-    qu = _rank_candidates(scheme.U, restarts, int(seeds[0]), per_call, False)[0][2]
-    qv = _rank_candidates(scheme.V, restarts, int(seeds[1]), per_call, False)[0][2]
-    qw = _rank_candidates(scheme.W, restarts, int(seeds[2]), per_call, True)[0][2]
+    chosen = []
+    for i, (factor, transpose_core) in enumerate(((scheme.U, False), (scheme.V, False), (scheme.W, True))):
+        deadline = start + time_limit * (i + 1) / 3
+        chosen.append(_rank_candidates(factor, restarts, int(seeds[i]), deadline, transpose_core)[0][2])
+    qu, qv, qw = chosen
     core = (_matmul(scheme.U, qu), _matmul(scheme.V, qv), _matmul(scheme.W, qw))
     alt = AlternativeBasis(scheme, core, exact_inverse(qu), exact_inverse(qv), exact_inverse(qw).T.copy())
     alt.verify()

@@ -42,7 +42,7 @@ from discovery.core.scheme import Scheme
 from discovery.core.seeds import as_generator, as_seed
 from verify import verify_exact
 
-__all__ = ["OptimizeResult", "optimize", "OBJECTIVES", "alternative_basis_meta"]
+__all__ = ["OptimizeResult", "optimize", "check_optimizable", "OBJECTIVES", "alternative_basis_meta"]
 
 #: Objectives :func:`optimize` minimises.
 OBJECTIVES = ("additions",)
@@ -122,6 +122,11 @@ def alternative_basis_meta(alt: AlternativeBasis, core: tuple, basis: tuple) -> 
                          "core_breakdown": [p.additions for p in core],
                          "basis": [p.additions for p in basis]}
     return data
+
+
+def check_optimizable(scheme: Scheme, what: str = "optimize") -> Scheme:
+    """``scheme`` if :func:`optimize` accepts it, else the precise error (before any work is done)."""
+    return _check(scheme, what)
 
 
 def _check(scheme: Scheme, what: str) -> Scheme:
@@ -235,16 +240,18 @@ def optimize(scheme: Scheme, objective: str = "additions", time_limit: float = 6
     # 3. alternative basis
     alt, alt_counts, alt_meta = None, None, None
     if matmul_z and basis:
-        left = max(budget - (time.monotonic() - start), 0.5)
+        deadline = start + budget
         best_alt = None
         for attempt in range(2):  # two seeds of the basis search, on the winner (its meta holds it)
-            a = alternative_basis(winner, seed=as_seed(rng), time_limit=left / 4)
-            core = a.core_programs(time_limit=left / 8, seed=as_seed(rng))
+            left = max(deadline - time.monotonic(), 0.2)
+            a = alternative_basis(winner, seed=as_seed(rng), time_limit=left * 0.6 / (2 - attempt))
+            left = max(deadline - time.monotonic(), 0.2)
+            core = a.core_programs(time_limit=left * 0.3 / (2 - attempt), seed=as_seed(rng))
             cost = sum(p.additions for p in core)
             if best_alt is None or cost < best_alt[0]:
                 best_alt = (cost, a, core)
         _, alt, core = best_alt
-        base = alt.basis_programs(time_limit=min(2.0, left / 8), seed=as_seed(rng))
+        base = alt.basis_programs(time_limit=max(deadline - time.monotonic(), 0.2), seed=as_seed(rng))
         alt_meta = alternative_basis_meta(alt, core, base)
         alt_counts = alt_meta["additions"]
         report(ProgressEvent("optimize", 1, 1, best=float(total), message="alternative basis"))
