@@ -42,8 +42,8 @@ def run(args) -> int:
         return 0
     target = scheme_path(res.scheme, args.out)
     if target.exists():
-        out.print(f"same factors as {target}, which the catalog never replaces: the program is not stored there; "
-                  "give --out DIR to save it elsewhere", markup=False)
+        out.print(f"the catalog already holds this scheme as {target} and never replaces a file: the program "
+                  "is not stored there; give --out DIR to save it elsewhere", markup=False)
         return 0
     out.print(f"saved: {save(res.scheme, root=args.out)}", markup=False)
     return 0

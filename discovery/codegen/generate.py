@@ -29,6 +29,8 @@ size.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -39,12 +41,13 @@ import numpy as np
 from discovery.algebra.ops import cyclic, transpose
 from discovery.codegen.cse import Program, eliminate
 from discovery.codegen.cse import transpose as transpose_program
+from discovery.core.coefficients import to_json
 from discovery.core.errors import InvalidInputError, SchemeFormatError
 from discovery.codegen.formulas import variable_names
 from discovery.core.scheme import Scheme
 
 __all__ = ["CodePlan", "plan", "plan_to_json", "stored_plan", "count_additions", "fewest_additions",
-           "generate", "LANGUAGES", "PROGRAM_FORMAT", "MAX_PAIRS"]
+           "generate", "factors_digest", "LANGUAGES", "PROGRAM_FORMAT", "MAX_PAIRS"]
 
 #: Languages :func:`generate` writes.
 LANGUAGES = ("python", "c")
@@ -138,10 +141,28 @@ def _eliminate_bounded(mat) -> Program:
     return _direct(mat)
 
 
+def factors_digest(scheme: Scheme) -> str:
+    """A hash of the factors exactly as they are (term order and signs included).
+
+    A stored program is tied to this, not to :meth:`Scheme.fingerprint`
+    (which may identify schemes that differ by term order or signs, whose
+    programs differ).
+
+    Examples
+    --------
+    >>> from discovery.algebra.literature import strassen
+    >>> len(factors_digest(strassen()))
+    16
+    """
+    payload = json.dumps([[[to_json(v) for v in row] for row in m.tolist()] for m in scheme.factors],
+                         separators=(",", ":"))
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
 def plan_to_json(p: "CodePlan") -> dict:
     """The plan's programs as a JSON-ready dict for a scheme's meta (key ``"program"``).
 
-    It records the scheme's fingerprint, so a program is never applied to
+    It records :func:`factors_digest`, so a program is never applied to
     other factors (:func:`stored_plan` ignores it then).
 
     Examples
@@ -149,11 +170,11 @@ def plan_to_json(p: "CodePlan") -> dict:
     >>> from discovery.algebra.literature import strassen_winograd
     >>> d = plan_to_json(plan(strassen_winograd()))
     >>> d["format"], d["additions"], sorted(d)
-    ('bilinear-slp/1', 15, ['additions', 'fingerprint', 'format', 'left', 'output', 'right'])
+    ('bilinear-slp/1', 15, ['additions', 'factors', 'format', 'left', 'output', 'right'])
     """
     return {
         "format": PROGRAM_FORMAT,
-        "fingerprint": p.scheme.fingerprint()[:16],
+        "factors": factors_digest(p.scheme),
         "additions": p.additions,
         "left": p.left.to_json(),
         "right": p.right.to_json(),
@@ -176,7 +197,7 @@ def stored_plan(scheme: Scheme) -> Optional["CodePlan"]:
         not compute them exactly.
     """
     data = scheme.meta.get("program")
-    if not isinstance(data, dict) or data.get("fingerprint") != scheme.fingerprint()[:16]:
+    if not isinstance(data, dict) or data.get("factors") != factors_digest(scheme):
         return None
     if data.get("format") != PROGRAM_FORMAT:
         raise SchemeFormatError(f"program: format must be {PROGRAM_FORMAT!r}, got {data.get('format')!r}")

@@ -32,7 +32,7 @@ from typing import Any, Optional
 
 from discovery.codegen.basis import AlternativeBasis, alternative_basis
 from discovery.codegen.cse import Program
-from discovery.codegen.generate import CodePlan, plan, plan_to_json, symmetric_variants
+from discovery.codegen.generate import CodePlan, factors_digest, plan, plan_to_json, symmetric_variants
 from discovery.codegen.minimize import lower_bound, minimize
 from discovery.codegen.orbit import orbit_walk
 from discovery.core.errors import InvalidInputError, NotExactError
@@ -115,7 +115,7 @@ def _programs_json(programs: tuple[Program, Program, Program], names) -> dict:
 def alternative_basis_meta(alt: AlternativeBasis, core: tuple, basis: tuple) -> dict:
     """The ``alternative_basis`` meta entry: matrices, programs and counts."""
     data = alt.to_json()
-    data["fingerprint"] = alt.scheme.fingerprint()[:16]
+    data["factors"] = factors_digest(alt.scheme)
     data["program"] = {"core": _programs_json(core, ("left", "right", "output")),
                        "basis": _programs_json(basis, ("phi", "psi", "nu"))}
     data["additions"] = {"core": sum(p.additions for p in core),
@@ -207,8 +207,8 @@ def optimize(scheme: Scheme, objective: str = "additions", time_limit: float = 6
     if matmul_z:
         per_walk = budget * orbit_share / len(variants)
         for i, v in enumerate(variants):
-            for cost, s in orbit_walk(v, time_limit=per_walk, seed=as_seed(rng), keep=candidates,
-                                      steps=4000):
+            steps = max(500, int(400 * per_walk))  # a count, so that the result does not depend on the clock
+            for cost, s in orbit_walk(v, time_limit=per_walk, seed=as_seed(rng), keep=candidates, steps=steps):
                 pool.setdefault(s.fingerprint(), (cost, s))
             report(ProgressEvent("optimize", i + 1, len(variants), best=float(min(c for c, _ in pool.values())),
                                  message="orbit walks"))
@@ -220,8 +220,9 @@ def optimize(scheme: Scheme, objective: str = "additions", time_limit: float = 6
     best = None
     for i, (_, cand) in enumerate(ranked):
         maps = (cand.U, cand.V, cand.W.T)
+        effort = max(64, int(32 * per_map))  # restarts grow with the budget
         results = [minimize(m, methods=("greedy", "random", "potential", "exact"), time_limit=per_map,
-                            seed=as_seed(rng)) for m in maps]
+                            restarts=effort, rounds=max(2, effort // 32), seed=as_seed(rng)) for m in maps]
         total = sum(r.additions for r in results)
         if best is None or total < best[0]:
             best = (total, cand, results)

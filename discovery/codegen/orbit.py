@@ -11,7 +11,8 @@ and the additions after elimination, change along the orbit.
 :func:`orbit_walk` walks it with elementary moves (add +-1 times one row of
 ``X``, ``Y`` or ``Z`` to another, so every matrix stays unimodular and every
 coefficient an integer), accepting a move by the Metropolis rule on the
-greedy addition count (:func:`discovery.codegen.generate.count_additions`)
+greedy addition count (each map eliminated directly and as its transpose,
+the cheaper counted)
 and keeping the best schemes seen.  Every scheme it returns is checked with
 :func:`verify.verify_exact`.
 """
@@ -24,7 +25,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from discovery.codegen.cse import eliminate
+from discovery.codegen.cse import eliminate, transpose
 from discovery.core.errors import InvalidInputError
 from discovery.core.problems import MatMul
 from discovery.core.scheme import Scheme
@@ -104,8 +105,13 @@ def sandwich(scheme: Scheme, x: Any, y: Any, z: Any) -> Scheme:
     return Scheme(p, u2, v2, w2, scheme.field, scheme.meta)
 
 
+def _map_additions(mat) -> int:
+    """The plain greedy on ``mat`` and on its transpose (transposed back), whichever is cheaper."""
+    return min(eliminate(mat).additions, transpose(eliminate(mat.T)).additions)
+
+
 def _greedy_additions(u, v, w) -> int:
-    return eliminate(u).additions + eliminate(v).additions + eliminate(w.T).additions
+    return _map_additions(u) + _map_additions(v) + _map_additions(w.T)
 
 
 def orbit_walk(scheme: Scheme, time_limit: float = 10.0, seed: Any = 0, keep: int = 8,

@@ -52,7 +52,7 @@ from torch import Tensor, nn
 from discovery.algebra.literature import strassen_winograd
 from discovery.codegen.basis import AlternativeBasis
 from discovery.codegen.cse import Program
-from discovery.codegen.generate import plan
+from discovery.codegen.generate import factors_digest, plan
 from discovery.codegen.minimize import minimize
 from discovery.core.checks import positive_int
 from discovery.core.errors import InvalidInputError, NotExactError, SchemeFormatError
@@ -378,7 +378,7 @@ def _alternative(scheme: Scheme, basis) -> Optional[AlternativeBasis]:
 
 def _stored_programs(alt: AlternativeBasis, key: str, names, mats) -> Optional[Tuple[Program, ...]]:
     data = alt.scheme.meta.get("alternative_basis")
-    if not isinstance(data, dict) or data.get("fingerprint") != alt.scheme.fingerprint()[:16]:
+    if not isinstance(data, dict) or data.get("factors") != factors_digest(alt.scheme):
         return None
     try:
         progs = tuple(Program.from_json(data["program"][key][name]) for name in names)
