@@ -133,3 +133,13 @@ def test_cache_key_depends_on_the_cpu_and_the_compiler(monkeypatch):
     here = wk._key(src, wk.compiler())
     monkeypatch.setattr(wk, "_cpu_identity", lambda: "another CPU with other flags")
     assert wk._key(src, wk.compiler()) != here
+
+
+@needs_compiler
+def test_kernel_copies_and_pickles():
+    import copy
+    import pickle
+
+    kernel = wk.build(wk.TileTransforms.from_scheme(best_known((2, 2), (3, 3))))
+    for other in (copy.deepcopy(kernel), pickle.loads(pickle.dumps(kernel))):
+        assert other.path == kernel.path
