@@ -195,6 +195,7 @@ class WinogradConv2d(nn.Module):
     rank: int
     separable: bool
     backend: str
+    __jit_unused_properties__ = ["kernel_ready"]
 
     def __init__(
         self,

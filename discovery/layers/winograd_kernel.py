@@ -575,6 +575,9 @@ class FusedKernel:
             fn.restype = None
         self._lib = lib
 
+    def __reduce__(self):  # copies and pickles rebuild from the cache (a ctypes library cannot be pickled)
+        return (build, (self.transforms,))
+
     def forward(self, x: torch.Tensor, g: torch.Tensor, bias: Optional[torch.Tensor], out: torch.Tensor,
                 top: int, left: int, th: int, tw: int) -> torch.Tensor:
         """The layer into ``out`` ``(N, K, Ho, Wo)``.
