@@ -42,13 +42,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from discovery.core.coefficients import exact
-from discovery.core.errors import InvalidInputError
+from discovery.core.coefficients import exact, to_json
+from discovery.core.errors import InvalidInputError, SchemeFormatError
 from discovery.core.problems import Correlation, Correlation2D
 from discovery.winograd.transforms import to_transforms
 
-__all__ = ["Program", "eliminate", "naive_additions", "transform_costs", "linear_forms_costs"]
-
+__all__ = ["Program", "eliminate", "naive_additions", "transpose", "transform_costs", "linear_forms_costs"]
 
 
 def _norm(v) -> int | Fraction:
@@ -155,6 +154,90 @@ class Program:
             out[idx] = _norm(out[idx])
         return out
 
+    def to_json(self) -> dict:
+        """JSON-ready form: ``{"inputs": n, "ops": [[t, ca, a, cb, b], ...], "outputs": [[[c, v], ...], ...]}``.
+
+        Coefficients are JSON integers or ``"p/q"`` strings (never floats).
+
+        Examples
+        --------
+        >>> eliminate([[1, 1], [1, -1]]).to_json()
+        {'inputs': 2, 'ops': [], 'outputs': [[[1, 0], [1, 1]], [[1, 0], [-1, 1]]]}
+        """
+        return {
+            "inputs": self.n_inputs,
+            "ops": [[t, to_json(ca), a, to_json(cb), b] for t, ca, a, cb, b in self.ops],
+            "outputs": [[[to_json(c), v] for c, v in terms] for terms in self.outputs],
+        }
+
+    @classmethod
+    def from_json(cls, data: Any, where: str = "program") -> "Program":
+        """Rebuild a program from :meth:`to_json`'s form, validating every field.
+
+        Raises
+        ------
+        SchemeFormatError
+            Naming the bad field: wrong types, a temporary out of order, an
+            operand that is not yet defined, a zero or float coefficient.
+
+        Examples
+        --------
+        >>> p = eliminate([[1, 1, 0], [1, 1, 1]])
+        >>> Program.from_json(p.to_json()) == p
+        True
+        """
+        def integer(v, what):
+            if isinstance(v, bool) or not isinstance(v, int):
+                raise SchemeFormatError(f"{where}: {what} must be an integer, got {v!r}")
+            return v
+
+        def coefficient(v, what):
+            try:
+                c = exact(v, f"{where}: {what}")
+            except InvalidInputError as exc:
+                raise SchemeFormatError(str(exc)) from None
+            if c == 0:
+                raise SchemeFormatError(f"{where}: {what} is zero")
+            return c
+
+        if not isinstance(data, dict) or not {"inputs", "ops", "outputs"} <= set(data):
+            raise SchemeFormatError(f"{where} must be an object with inputs, ops and outputs")
+        n = integer(data["inputs"], "inputs")
+        ops_in, outs_in = data["ops"], data["outputs"]
+        if n < 0 or not isinstance(ops_in, list) or not isinstance(outs_in, list):
+            raise SchemeFormatError(f"{where}: inputs must be >= 0 and ops, outputs lists")
+        ops = []
+        for k, op in enumerate(ops_in):
+            if not isinstance(op, list) or len(op) != 5:
+                raise SchemeFormatError(f"{where}: ops[{k}] must be [target, ca, a, cb, b]")
+            t = integer(op[0], f"ops[{k}] target")
+            a, b = integer(op[2], f"ops[{k}] operand"), integer(op[4], f"ops[{k}] operand")
+            if t != n + k:
+                raise SchemeFormatError(f"{where}: ops[{k}] must define variable {n + k}, not {t}")
+            if not (0 <= a < t and 0 <= b < t):
+                raise SchemeFormatError(f"{where}: ops[{k}] reads a variable not yet defined")
+            ops.append((t, coefficient(op[1], f"ops[{k}] coefficient"), a,
+                        coefficient(op[3], f"ops[{k}] coefficient"), b))
+        n_vars = n + len(ops)
+        outputs = []
+        for i, terms in enumerate(outs_in):
+            if not isinstance(terms, list):
+                raise SchemeFormatError(f"{where}: outputs[{i}] must be a list of [coefficient, variable]")
+            row = []
+            for term in terms:
+                if not isinstance(term, list) or len(term) != 2:
+                    raise SchemeFormatError(f"{where}: outputs[{i}] terms must be [coefficient, variable]")
+                v = integer(term[1], f"outputs[{i}] variable")
+                if not 0 <= v < n_vars:
+                    raise SchemeFormatError(f"{where}: outputs[{i}] reads variable {v}, not defined")
+                row.append((coefficient(term[0], f"outputs[{i}] coefficient"), v))
+            outputs.append(tuple(row))
+        return cls(n, tuple(ops), tuple(outputs))
+
+    def transposed(self) -> "Program":
+        """A program for ``M.T`` (see :func:`transpose`)."""
+        return transpose(self)
+
     def lines(self, inputs: Sequence[str] | None = None, outputs: Sequence[str] | None = None,
               temp: str = "t") -> list[str]:
         """The program as assignments (``t0 = x0 + x2`` ... ``y1 = t0 - x1``).
@@ -175,6 +258,78 @@ class Program:
         for name, terms in zip(outputs, self.outputs):
             lines.append(f"{name} = {_format_terms([(c, names[v]) for c, v in terms])}")
         return lines
+
+
+def transpose(program: Program) -> Program:
+    """A straight-line program for ``M.T`` from one for ``M`` (transposition principle).
+
+    Every edge of the program's graph (``v[target] += c * v[source]``) is
+    reversed: the new inputs are the old outputs, the new outputs the old
+    inputs, and each variable becomes the sum of what it fed.  A variable fed
+    into ``k`` places costs ``k - 1`` additions in the transpose, so for a
+    matrix without zero rows or columns the transpose costs
+    ``additions + n_inputs - n_outputs`` additions minus whatever sharing of
+    fan-out the original had (Kaminski, Kirkpatrick & Bshouty 1988).  This is
+    why a map with many more inputs than outputs (the output sums ``W.T`` of
+    a scheme) is best eliminated as its transpose ``W`` and transposed back.
+
+    Examples
+    --------
+    >>> m = [[1, 1, 0, 1], [0, 1, 1, 1]]           # 2 outputs of 4 inputs
+    >>> eliminate(m).additions
+    3
+    >>> t = transpose(eliminate(np.array(m, dtype=object).T.tolist()))
+    >>> t.matrix().tolist() == m, t.additions
+    (True, 3)
+    """
+    n_in, n_out = program.n_inputs, program.n_outputs
+    n_vars = n_in + len(program.ops)
+    # fanout[v] = [(coef, consumer)] with consumer = ("op", k) or ("out", i)
+    fanout: list[list] = [[] for _ in range(n_vars)]
+    for k, (target, ca, a, cb, b) in enumerate(program.ops):
+        fanout[a].append((ca, ("op", target)))
+        fanout[b].append((cb, ("op", target)))
+    for i, terms in enumerate(program.outputs):
+        for c, v in terms:
+            fanout[v].append((c, ("out", i)))
+    # In the transpose, variable v = sum over its consumers w of c * value(w),
+    # where value(out i) is new input i.  Values are kept as exact linear
+    # combinations of new variables (a dict), materialised into ops when a
+    # variable has two or more terms, so scaled copies cost nothing.
+    ops: list = []
+    next_var = n_out
+    value: dict[int, dict] = {}
+
+    def materialise(terms: dict) -> dict:
+        nonlocal next_var
+        items = [(var, c) for var, c in terms.items() if c != 0]
+        if len(items) <= 1:
+            return dict(items)
+        (v0, c0), rest = items[0], items[1:]
+        cur_var, cur_c = v0, c0
+        for var, c in rest:
+            t = next_var
+            next_var += 1
+            ops.append((t, 1, cur_var, _norm(Fraction(c) / cur_c), var))
+            cur_var = t
+        return {cur_var: cur_c}
+
+    def combine(v: int) -> dict:
+        acc: dict = {}
+        for c, (kind, w) in fanout[v]:
+            source = {w: 1} if kind == "out" else value.get(w, {})
+            for var, cv in source.items():
+                acc[var] = acc.get(var, 0) + c * cv
+        return acc
+
+    for v in range(n_vars - 1, n_in - 1, -1):  # temporaries, last first
+        value[v] = materialise(combine(v))
+    outputs = []
+    for v in range(n_in):
+        terms = combine(v)
+        outputs.append(tuple((_norm(c), var) for var, c in sorted(terms.items()) if c != 0))
+    program_t = Program(n_out, tuple((t, _norm(ca), a, _norm(cb), b) for t, ca, a, cb, b in ops), tuple(outputs))
+    return program_t
 
 
 def _format_terms(terms) -> str:

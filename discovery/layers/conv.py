@@ -22,8 +22,17 @@ The filter transform is a buffer (``weight_transformed``) computed in
 float64 and stored in the weight's dtype; it is recomputed when the weight
 changes (or by :meth:`WinogradConv2d.refresh`).  :func:`convert` swaps every
 eligible ``nn.Conv2d`` of a model.
+
+``backend="cpp"`` runs the layer as one fused C++ kernel generated for the
+scheme (:mod:`discovery.layers.winograd_kernel`: its exact data and output
+transforms as straight-line vector code, any ``correlation2d`` scheme with
+input tiles up to 8 x 8, float32 and float64).  When the kernel cannot be
+built (no compiler, a failed build) the layer warns once
+(:class:`~discovery.layers.winograd_kernel.KernelWarning`) and runs its
+torch path.
 """
 
+import warnings
 from typing import List, Optional, Tuple
 
 import numpy as np
@@ -42,8 +51,14 @@ from discovery.winograd.transforms import Winograd2D, to_transforms
 
 __all__ = ["WinogradConv2d", "convert", "winograd_conv2d"]
 
-#: Working-set target of the fused path (bytes of D per chunk of images).
-_CACHE_BYTES = 2 * 2**20
+#: Fallback warnings already given in this process (one per reason).
+_warned: set = set()
+
+
+def _warn_once(message: str) -> None:
+    if message not in _warned:
+        _warned.add(message)
+        warnings.warn(message, winograd_kernel.KernelWarning, stacklevel=3)
 
 
 def _pair(value, name: str) -> Tuple[int, int]:
@@ -150,10 +165,13 @@ class WinogradConv2d(nn.Module):
         F(2x2, kernel) of :func:`discovery.winograd.transforms.best_known`.
     backend : {"torch", "cpp"}, default "torch"
         "torch" runs the transforms as torch operations (differentiable,
-        TorchScript, any device).  "cpp" runs them as fused C++ kernels
-        (:mod:`discovery.layers.winograd_kernel`, compiled on first use; CPU
-        inference with nested schemes) and falls back to "torch" where a
-        gradient is needed or the input is not on the CPU.
+        TorchScript, any device).  "cpp" runs the whole layer as a fused C++
+        kernel generated for the scheme (:mod:`discovery.layers.winograd_kernel`,
+        compiled on first use, seconds; CPU inference in float32/float64,
+        input tiles up to 8 x 8) and falls back to "torch" where a gradient
+        is needed, for other dtypes or devices, and -- with one
+        :class:`~discovery.layers.winograd_kernel.KernelWarning` -- when the
+        kernel cannot be built.
 
     Shape
     -----
@@ -177,6 +195,7 @@ class WinogradConv2d(nn.Module):
     rank: int
     separable: bool
     backend: str
+    __jit_unused_properties__ = ["kernel_ready"]
 
     def __init__(
         self,
@@ -229,12 +248,13 @@ class WinogradConv2d(nn.Module):
         self._set_transforms(scheme)
         if backend not in ("torch", "cpp"):
             raise InvalidInputError(f"backend must be 'torch' or 'cpp', got {backend!r}")
+        self._kernel = None
         if backend == "cpp":
-            if not self.separable:
-                raise InvalidInputError(
-                    "backend='cpp' needs a nested (Kronecker) scheme such as discovery.winograd.transforms.nest's; "
-                    f"this {problem.spec} scheme has no separable transforms")
-            winograd_kernel.load()  # compile now: fail here, not in forward
+            transforms = winograd_kernel.TileTransforms.from_scheme(scheme)  # a tile too large: clear error
+            try:
+                self._kernel = winograd_kernel.build(transforms)  # compile now, not in forward
+            except winograd_kernel.KernelError as exc:
+                _warn_once(f"WinogradConv2d(backend='cpp') uses the torch path: {exc}")
         self.backend = backend
         self.register_buffer("weight_transformed", torch.empty(0, **factory))
         self._weight_version = (-1, -1)
@@ -366,11 +386,16 @@ class WinogradConv2d(nn.Module):
         )
         return y.squeeze(0) if unbatched else y
 
+    @property
+    def kernel_ready(self) -> bool:
+        """Whether ``backend="cpp"`` has its fused kernel (False: it runs the torch path)."""
+        return self._kernel is not None
+
     @torch.jit.unused
     def _cpp_ok(self, x: Tensor) -> bool:
         grad = torch.is_grad_enabled() and (x.requires_grad or self.weight.requires_grad
                                             or (self.bias is not None and self.bias.requires_grad))
-        return (self.backend == "cpp" and not grad and x.device.type == "cpu"
+        return (self._kernel is not None and not grad and x.device.type == "cpu"
                 and x.dtype in (torch.float32, torch.float64))
 
     @torch.jit.unused
@@ -384,26 +409,10 @@ class WinogradConv2d(nn.Module):
         if ho < 1 or wo < 1:
             raise ValueError(f"WinogradConv2d: the padded input is smaller than the kernel {self.kernel_size}")
         th, tw = -(-ho // self.tile[0]), -(-wo // self.tile[1])
-        g = self.weight_transformed.to(dtype).transpose(1, 2)  # (R, K, C)
-        bt1, bt2 = self.data_t.to(dtype), self.data_t2.to(dtype)
-        at1, at2 = self.out_t.to(dtype), self.out_t2.to(dtype)
+        g = self.weight_transformed.to(dtype)  # (R, C, K)
         bias = None if self.bias is None else self.bias.detach().to(dtype)
-        x = x.contiguous()
         y = torch.empty((n, self.out_channels, ho, wo), dtype=dtype, device=x.device)
-        if winograd_kernel.winograd_fused(x, self.weight_transformed.to(dtype), bt1, bt2, at1, at2, bias, y,
-                                          top, left, th, tw):
-            return y
-        if n >= torch.get_num_threads():  # one image per task, one parallel region
-            return winograd_kernel.winograd_forward(x, g, bt1, bt2, at1, at2, bias, y, top, left, th, tw)
-        # a few images at a time, so that D and M (R x channels x tiles) stay in cache
-        per_image = self.rank * max(self.in_channels, self.out_channels) * th * tw * x.element_size()
-        chunk = max(1, _CACHE_BYTES // per_image)
-        for i in range(0, n, chunk):
-            j = min(n, i + chunk)
-            d = winograd_kernel.data_transform(x[i:j], bt1, bt2, self.tile[0], self.tile[1], top, left, th, tw)
-            prod = torch.bmm(g, d)
-            winograd_kernel.output_transform(prod, at1, at2, bias, j - i, ho, wo, th, tw, out=y[i:j])
-        return y
+        return self._kernel.forward(x.contiguous(), g, bias, y, top, left, th, tw)
 
 
 def _eligible(conv: nn.Conv2d, r: Tuple[int, int]) -> bool:

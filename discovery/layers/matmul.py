@@ -16,13 +16,24 @@ Two ways of running the same algorithm:
 
 * a batched, differentiable, TorchScript-friendly path (block transforms as
   small matrix products over the block index, one batched ``matmul`` for all
-  ``R**levels`` products), used for any scheme;
-* an in-place schedule for Winograd's variant of Strassen's algorithm
-  (:func:`discovery.algebra.literature.strassen_winograd`): operand sums written into
-  reused workspaces, products written straight into the blocks of the output,
-  the last additions fused into ``addmm_`` -- used in eager mode when no
-  gradient is needed and every level's sizes are even.  This is the path the
-  speed benchmark (``benchmarks/layers.py``) measures.
+  ``R**levels`` products);
+* an in-place schedule compiled from the scheme's straight-line programs
+  (:func:`discovery.codegen.generate.plan`: the program stored by ``bilinear
+  optimize``, else the greedy elimination) by
+  :mod:`discovery.layers.schedule`: operand sums into reused workspaces,
+  products written straight into output blocks, accumulations fused into
+  ``addmm_`` -- used in eager mode when no gradient is needed, for float32
+  and float64, for any scheme.  Sizes are padded once, at the top, to
+  multiples of the blocks of all levels.  This is the path the speed
+  benchmark (``benchmarks/layers.py``) measures; ``schedule="handwritten"``
+  selects the hand-written Strassen-Winograd schedule it is compared with.
+
+An *alternative-basis* form of the scheme (Karstadt & Schwartz;
+:mod:`discovery.codegen.basis`), stored in its meta by ``bilinear optimize``
+or given as an :class:`~discovery.codegen.basis.AlternativeBasis`, runs with
+``basis="alternative"``: the basis changes ``phi``, ``psi`` are applied to
+the operands once per level at the root, the sparser core runs at every
+level, and ``nu`` turns the result back.
 
 :class:`FastLinear` is an ``nn.Linear`` whose weight plays the role of ``A``:
 ``A~ = W_a vec(A)`` is computed once (and again only when the weight
@@ -30,21 +41,34 @@ changes), as StrassenNets does at inference time.
 """
 
 
-from typing import Dict, List, NamedTuple, Tuple
+import functools
+from typing import Dict, List, NamedTuple, Optional, Tuple, Union
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from discovery.core.checks import positive_int
-from discovery.core.errors import InvalidInputError, NotExactError
 from discovery.algebra.literature import strassen_winograd
+from discovery.codegen.basis import AlternativeBasis
+from discovery.codegen.cse import Program
+from discovery.codegen.generate import factors_digest, plan
+from discovery.codegen.minimize import minimize
+from discovery.core.checks import positive_int
+from discovery.core.errors import InvalidInputError, NotExactError, SchemeFormatError
 from discovery.core.problems import MatMul
 from discovery.core.scheme import Scheme
+from discovery.layers import schedule as _schedule
+from discovery.layers.schedule import Workspace as _Workspace
 from verify import verify_exact
 
-__all__ = ["FastMatmul", "FastLinear", "MultiplicationCount", "checked_scheme"]
+__all__ = ["FastMatmul", "FastLinear", "MultiplicationCount", "checked_scheme", "SCHEDULES", "BASES"]
+
+#: In-place schedules: compiled from the scheme's programs, or hand-written (Strassen-Winograd only).
+SCHEDULES = ("program", "handwritten")
+
+#: Bases a layer runs its scheme in.
+BASES = ("standard", "alternative")
 
 
 # --------------------------------------------------------------- validation
@@ -137,19 +161,31 @@ def _combine(coef: Tensor, x: Tensor) -> Tensor:
     return y.reshape(lead + [coef.shape[0], rows, cols])
 
 
+def _power(base: int, exponent: int) -> int:
+    out = 1
+    for _ in range(exponent):
+        out *= base
+    return out
+
+
 def _transform(x: Tensor, coef: Tensor, p: int, q: int, levels: int) -> Tensor:
-    """Apply an operand transform (U with k x m blocks, or V with m x n) ``levels`` times."""
+    """Apply an operand transform (U with k x m blocks, or V with m x n) ``levels`` times.
+
+    The operand is zero-padded once, at the top, to multiples of ``p**levels``
+    and ``q**levels`` (the in-place schedule pads the same way).
+    """
+    x = _pad_to(x, _ceil_to(x.shape[-2], _power(p, levels)), _ceil_to(x.shape[-1], _power(q, levels)))
     for _ in range(levels):
-        x = _pad_to(x, _ceil_to(x.shape[-2], p), _ceil_to(x.shape[-1], q))
         x = _combine(coef, _split_blocks(x, p, q))
     return x
 
 
 def _untransform(c: Tensor, coef_t: Tensor, p: int, q: int, sizes: List[List[int]]) -> Tensor:
-    """Undo the levels on the product side: ``sizes[l]`` is (rows, cols) before level ``l``."""
-    for lvl in range(len(sizes) - 1, -1, -1):
+    """Undo the levels on the product side: ``sizes[0]`` is the (rows, cols) to crop to."""
+    for _ in range(len(sizes)):
         c = _merge_blocks(_combine(coef_t, c), p, q)
-        c = c[..., : sizes[lvl][0], : sizes[lvl][1]]
+    if len(sizes) > 0:
+        c = c[..., : sizes[0][0], : sizes[0][1]]
     return c
 
 
@@ -166,31 +202,20 @@ def _even_levels(sizes: Tuple[int, ...], levels: int) -> bool:
     return all(s % (2**levels) == 0 for s in sizes)
 
 
+def _check_schedule(scheme: Scheme, schedule: object, basis: object) -> Tuple[str, Optional[AlternativeBasis]]:
+    if schedule not in SCHEDULES:
+        raise InvalidInputError(f"schedule must be one of {', '.join(SCHEDULES)}, got {schedule!r}")
+    alt = _alternative(scheme, basis)
+    if schedule == "handwritten":
+        if not _is_strassen_winograd(scheme):
+            raise InvalidInputError("schedule='handwritten' is Strassen-Winograd's schedule: it needs "
+                                    "discovery.algebra.literature.strassen_winograd()")
+        if alt is not None:
+            raise InvalidInputError("schedule='handwritten' runs in the standard basis only")
+    return str(schedule), alt
+
+
 # ------------------------------------------- in-place Strassen-Winograd path
-class _Workspace:
-    """Reused scratch blocks (allocating fresh large tensors costs page faults)."""
-
-    def __init__(self) -> None:
-        self._blocks: Dict[tuple, Tensor] = {}
-
-    def get(self, key: tuple, shape: Tuple[int, int], like: Tensor) -> Tensor:
-        """A ``shape`` block laid out like ``like`` (row- or column-major), so
-        that element-wise sums with blocks of ``like`` run along memory."""
-        column_major = like.dim() == 2 and like.stride(0) == 1 and like.stride(1) != 1
-        full = (key, tuple(shape), like.dtype, like.device, column_major)
-        buf = self._blocks.get(full)
-        if buf is None:
-            if column_major:
-                buf = torch.empty((shape[1], shape[0]), dtype=like.dtype, device=like.device).t()
-            else:
-                buf = torch.empty(shape, dtype=like.dtype, device=like.device)
-            self._blocks[full] = buf
-        return buf
-
-    def clear(self) -> None:
-        self._blocks.clear()
-
-
 def _sw_product(a, b: Tensor, c: Tensor, level: int, ws: _Workspace, pre: bool) -> None:
     """``c = a @ b`` in place by Winograd's variant of Strassen's algorithm.
 
@@ -250,6 +275,192 @@ def _sw_product(a, b: Tensor, c: Tensor, level: int, ws: _Workspace, pre: bool) 
     accumulate(3, c21, -1)  # c21 = u3 - m4
 
 
+# ------------------------------------------------ schedules from programs
+@functools.lru_cache(maxsize=128)
+def _level(left: Optional[Program], right: Program, output: Program, leaf: bool,
+           accumulate: bool) -> _schedule.LevelSchedule:
+    return _schedule.compile_level(left, right, output, leaf, accumulate, tries=_tries(output.n_inputs))
+
+
+def _tries(rank: int) -> int:
+    """Orders tried per schedule: more for small ranks, where each try is cheap."""
+    return max(24, min(160, 1600 // max(rank, 1)))
+
+
+class _Schedules(dict):
+    """``{(leaf, accumulate): LevelSchedule}``, compiled on first use (and cached across layers)."""
+
+    def __init__(self, left: Optional[Program], right: Program, output: Program):
+        super().__init__()
+        self.programs = (left, right, output)
+
+    def __missing__(self, key):
+        value = _level(*self.programs, *key)
+        self[key] = value
+        return value
+
+
+class _Basis:
+    """A basis change ``x -> phi x`` over the p x q block index, one level at a time."""
+
+    def __init__(self, program: Program, p: int, q: int):
+        self.program, self.p, self.q = program, p, q
+
+    def apply(self, src: Tensor, dst: Tensor, scratch: Tensor, levels: int) -> Tensor:
+        """``phi^(x)levels`` of ``src``, ending in ``dst`` (``scratch``: same shape, ping-pong)."""
+        p, q = self.p, self.q
+        rows, cols = src.shape
+        bufs = [dst, scratch] if levels % 2 == 1 else [scratch, dst]
+        cur = src
+        for lvl in range(levels):
+            out = bufs[lvl % 2]
+            outer_p, outer_q = p**lvl, q**lvl
+            r, c = rows // (outer_p * p), cols // (outer_q * q)
+
+            def views(x: Tensor) -> List[Tensor]:
+                v = x.view(outer_p, p, r, outer_q, q, c)
+                return [v[:, i, :, :, j, :] for i in range(p) for j in range(q)]
+
+            _run_program(self.program, views(cur), views(out))
+            cur = out
+        return cur
+
+
+def _run_program(program: Program, inputs: List[Tensor], outputs: List[Tensor]) -> None:
+    """Outputs (views) of a linear program over same-shaped inputs, temporaries in fresh tensors."""
+    values: List[Tuple[Tensor, float]] = [(x, 1.0) for x in inputs]
+    for _, ca, a, cb, b in program.ops:
+        (xa, sa), (xb, sb) = values[a], values[b]
+        xs, ys = float(ca) * sa, float(cb) * sb
+        values.append((torch.add(xa, xb, alpha=ys / xs), xs))
+    for out, terms in zip(outputs, program.outputs):
+        if not terms:
+            out.zero_()
+            continue
+        (c0, v0), rest = terms[0], terms[1:]
+        x0, s0 = values[v0]
+        first = float(c0) * s0
+        if rest:
+            (c1, v1) = rest[0]
+            x1, s1 = values[v1]
+            torch.add(x0, x1, alpha=float(c1) * s1 / first, out=out)
+            for c, v in rest[1:]:
+                x, sv = values[v]
+                out.add_(x, alpha=float(c) * sv / first)
+            if first != 1.0:
+                out.mul_(first)
+        elif first == 1.0:
+            out.copy_(x0)
+        else:
+            torch.mul(x0, first, out=out)
+
+
+def _alternative(scheme: Scheme, basis) -> Optional[AlternativeBasis]:
+    if isinstance(basis, AlternativeBasis):
+        if basis.scheme != scheme:
+            raise InvalidInputError("the AlternativeBasis is for another scheme")
+        basis.verify()
+        return basis
+    if basis == "standard":
+        return None
+    if basis != "alternative":
+        raise InvalidInputError(f"basis must be one of {', '.join(BASES)} or an AlternativeBasis, got {basis!r}")
+    data = scheme.meta.get("alternative_basis")
+    if data is None:
+        raise InvalidInputError(
+            "basis='alternative' needs a scheme saved by `bilinear optimize` (its meta holds the basis) "
+            "or an AlternativeBasis (discovery.codegen.basis.alternative_basis)")
+    try:
+        return AlternativeBasis.from_json(scheme, data)
+    except SchemeFormatError as exc:
+        raise InvalidInputError(f"the scheme's alternative basis is unusable: {exc}") from None
+
+
+def _stored_programs(alt: AlternativeBasis, key: str, names, mats) -> Optional[Tuple[Program, ...]]:
+    data = alt.scheme.meta.get("alternative_basis")
+    if not isinstance(data, dict) or data.get("factors") != factors_digest(alt.scheme):
+        return None
+    try:
+        progs = tuple(Program.from_json(data["program"][key][name]) for name in names)
+    except (KeyError, TypeError, SchemeFormatError):
+        return None
+    for prog, mat in zip(progs, mats):
+        got = prog.matrix()
+        if got.shape != mat.shape or not all(x == y for x, y in zip(got.ravel(), mat.ravel())):
+            return None
+    return progs
+
+
+class _Engine:
+    """What the in-place path runs: level schedules and, in an alternative basis, the basis changes."""
+
+    def __init__(self, scheme: Scheme, alt: Optional[AlternativeBasis]):
+        p = scheme.problem
+        self.dims = (p.k, p.m, p.n)
+        if alt is None:
+            cp = plan(scheme)
+            left, right, output = cp.left, cp.right, cp.output
+            self.bases = None
+        else:
+            u, v, w = alt.core
+            core_mats = (u, v, np.asarray(w, dtype=object).T)
+            core = _stored_programs(alt, "core", ("left", "right", "output"), core_mats)
+            if core is None:
+                core = tuple(minimize(m, time_limit=1.0).program for m in core_mats)
+            basis = _stored_programs(alt, "basis", ("phi", "psi", "nu"), (alt.phi, alt.psi, alt.nu))
+            if basis is None:
+                basis = tuple(minimize(m, time_limit=1.0).program for m in (alt.phi, alt.psi, alt.nu))
+            left, right, output = core
+            self.bases = (_Basis(basis[0], p.k, p.m), _Basis(basis[1], p.m, p.n), _Basis(basis[2], p.k, p.n))
+        self.full = _Schedules(left, right, output)
+        self.pre = _Schedules(None, right, output)
+        self.additions = (left.additions, right.additions, output.additions)
+
+    def product(self, a, b: Tensor, c: Tensor, levels: int, ws: _Workspace, pre: bool) -> None:
+        """``c = a @ b`` (sizes divisible at every level; ``a`` pre-transformed when ``pre``)."""
+        k, m, n = self.dims
+        schedules = self.pre if pre else self.full
+        if self.bases is None:
+            _schedule.run(schedules, self.dims, a, b, c, levels, 1.0, False, ws, pre)
+            return
+        phi, psi, nu = self.bases
+        if not pre:
+            a = phi.apply(a, ws.get(("basis", "A", 0), tuple(a.shape), a),
+                          ws.get(("basis", "A", 1), tuple(a.shape), a), levels)
+        b = psi.apply(b, ws.get(("basis", "B", 0), tuple(b.shape), b),
+                      ws.get(("basis", "B", 1), tuple(b.shape), b), levels)
+        core_out = ws.get(("basis", "C", 0), tuple(c.shape), c)
+        _schedule.run(schedules, self.dims, a, b, core_out, levels, 1.0, False, ws, pre)
+        nu.apply(core_out, c, ws.get(("basis", "C", 1), tuple(c.shape), c), levels)
+
+
+def _padded_product(engine_product, a: Tensor, b: Tensor, c: Tensor, blocks: Tuple[int, int, int],
+                    ws: _Workspace) -> None:
+    """``c = a @ b`` through ``engine_product`` after padding to multiples of ``blocks`` (rows, inner, cols)."""
+    rows, inner = a.shape
+    cols = b.shape[1]
+    pr, pk, pc = _ceil_to(rows, blocks[0]), _ceil_to(inner, blocks[1]), _ceil_to(cols, blocks[2])
+    if (pr, pk, pc) == (rows, inner, cols):
+        engine_product(a, b, c)
+        return
+    ap = _pad_into(ws.get(("pad", "A"), (pr, pk), a), a)
+    bp = _pad_into(ws.get(("pad", "B"), (pk, pc), b), b)
+    cp = ws.get(("pad", "C"), (pr, pc), c)
+    engine_product(ap, bp, cp)
+    c.copy_(cp[:rows, :cols])
+
+
+def _pad_into(buf: Tensor, x: Tensor) -> Tensor:
+    r, c = x.shape
+    if (r, c) == tuple(buf.shape):
+        buf.copy_(x)
+        return buf
+    buf[:r, :c].copy_(x)
+    buf[r:, :].zero_()
+    buf[:r, c:].zero_()
+    return buf
+
+
 # ------------------------------------------------------------------- counts
 class MultiplicationCount(NamedTuple):
     """Scalar multiplications of a layer's product against the plain product."""
@@ -291,11 +502,18 @@ class FastMatmul(nn.Module):
         An exact ``matmul(k, m, n)`` scheme over Z or Q.
     levels : int, default 1
         Recursion depth; 0 is the plain product.
+    schedule : {"program", "handwritten"}, default "program"
+        The in-place schedule: compiled from the scheme's programs, or the
+        hand-written Strassen-Winograd one (that scheme only; a reference).
+    basis : {"standard", "alternative"} or AlternativeBasis, default "standard"
+        Run the scheme in an alternative basis (the one stored by ``bilinear
+        optimize`` in its meta, or the one given).
 
     Raises
     ------
     InvalidInputError
-        For a scheme of another kind, an F2 scheme or a bad ``levels``.
+        For a scheme of another kind, an F2 scheme, a bad ``levels``,
+        ``schedule`` or ``basis``.
     NotExactError
         For a scheme that is not exact.
 
@@ -325,7 +543,8 @@ class FastMatmul(nn.Module):
     levels: int
     fast_schedule: bool
 
-    def __init__(self, scheme: Scheme, levels: int = 1):
+    def __init__(self, scheme: Scheme, levels: int = 1, schedule: str = "program",
+                 basis: Union[str, AlternativeBasis] = "standard"):
         super().__init__()
         scheme = checked_scheme(scheme, MatMul, "FastMatmul")
         self.scheme = scheme
@@ -333,7 +552,10 @@ class FastMatmul(nn.Module):
         self.k, self.m, self.n = p.k, p.m, p.n
         self.rank = scheme.rank
         self.levels = _check_levels(levels)
-        self.fast_schedule = _is_strassen_winograd(scheme)
+        self.schedule, self._alt = _check_schedule(scheme, schedule, basis)
+        self.basis = "standard" if self._alt is None else "alternative"
+        self.fast_schedule = True
+        self._engine = None
         u, v, wt = _factor_buffers(scheme)
         self.register_buffer("U", u)
         self.register_buffer("V", v)
@@ -341,12 +563,27 @@ class FastMatmul(nn.Module):
         self._workspace = _Workspace()
 
     @classmethod
-    def from_scheme(cls, scheme: Scheme, levels: int = 1) -> "FastMatmul":
+    def from_scheme(cls, scheme: Scheme, levels: int = 1, schedule: str = "program",
+                    basis: Union[str, AlternativeBasis] = "standard") -> "FastMatmul":
         """Build the layer from a verified scheme (same as the constructor)."""
-        return cls(scheme, levels)
+        return cls(scheme, levels, schedule, basis)
 
     def extra_repr(self) -> str:
-        return f"matmul {self.k}x{self.m}x{self.n}, rank={self.rank}, levels={self.levels}"
+        extra = "" if self.schedule == "program" else f", schedule={self.schedule!r}"
+        extra += "" if self.basis == "standard" else ", basis='alternative'"
+        return f"matmul {self.k}x{self.m}x{self.n}, rank={self.rank}, levels={self.levels}{extra}"
+
+    @torch.jit.unused
+    def program_additions(self) -> Tuple[int, int, int]:
+        """Additions of the programs the in-place schedule runs (left, right, output; the core's
+        in an alternative basis)."""
+        return self._get_engine().additions
+
+    @torch.jit.unused
+    def _get_engine(self) -> "_Engine":
+        if self._engine is None:
+            self._engine = _Engine(self.scheme, self._alt)
+        return self._engine
 
     def multiplications(self, shape) -> MultiplicationCount:
         """Scalar multiplications for ``A @ B`` of shape ``(*batch, M, K, N)``.
@@ -397,14 +634,15 @@ class FastMatmul(nn.Module):
     @torch.jit.unused
     def _fast_ok(self, a: Tensor, b: Tensor) -> bool:
         grad = torch.is_grad_enabled() and (a.requires_grad or b.requires_grad)
-        return (
-            self.fast_schedule
-            and not grad
+        ok = (
+            not grad
             and a.dtype == b.dtype
             and a.dtype in (torch.float32, torch.float64)
             and a.device == b.device
-            and _even_levels((a.shape[-2], a.shape[-1], b.shape[-1]), self.levels)
         )
+        if self.schedule == "handwritten":
+            return ok and _even_levels((a.shape[-2], a.shape[-1], b.shape[-1]), self.levels)
+        return ok
 
     @torch.jit.unused
     def _forward_inplace(self, a: Tensor, b: Tensor) -> Tensor:
@@ -413,8 +651,19 @@ class FastMatmul(nn.Module):
         a = a.expand(batch + a.shape[-2:]).reshape((-1,) + a.shape[-2:])
         b = b.expand(batch + b.shape[-2:]).reshape((-1,) + b.shape[-2:])
         flat = out.view((-1,) + out.shape[-2:])
+        ws, levels = self._workspace, self.levels
+        if self.schedule == "handwritten":
+            for i in range(flat.shape[0]):
+                _sw_product(a[i], b[i], flat[i], levels, ws, pre=False)
+            return out
+        engine = self._get_engine()
+        blocks = (_power(self.k, levels), _power(self.m, levels), _power(self.n, levels))
+
+        def product(x: Tensor, y: Tensor, z: Tensor) -> None:
+            engine.product(x, y, z, levels, ws, pre=False)
+
         for i in range(flat.shape[0]):
-            _sw_product(a[i], b[i], flat[i], self.levels, self._workspace, pre=False)
+            _padded_product(product, a[i], b[i], flat[i], blocks, ws)
         return out
 
     def clear_workspace(self) -> None:
@@ -443,6 +692,8 @@ class FastLinear(nn.Module):
     bias : bool, default True
     device, dtype : optional
         Of the parameters.
+    schedule, basis :
+        As for :class:`FastMatmul`.
 
     Shape
     -----
@@ -479,6 +730,8 @@ class FastLinear(nn.Module):
         bias: bool = True,
         device=None,
         dtype=None,
+        schedule: str = "program",
+        basis: Union[str, AlternativeBasis] = "standard",
     ):
         super().__init__()
         for name, value in (("in_features", in_features), ("out_features", out_features)):
@@ -490,7 +743,10 @@ class FastLinear(nn.Module):
         self.k, self.m, self.n = p.k, p.m, p.n
         self.rank = scheme.rank
         self.levels = _check_levels(levels)
-        self.fast_schedule = _is_strassen_winograd(scheme)
+        self.schedule, self._alt = _check_schedule(scheme, schedule, basis)
+        self.basis = "standard" if self._alt is None else "alternative"
+        self.fast_schedule = True
+        self._engine = None
         factory = {"device": device, "dtype": dtype}
         self.weight = nn.Parameter(torch.empty((self.out_features, self.in_features), **factory))
         self.bias = nn.Parameter(torch.empty(self.out_features, **factory)) if bias else None
@@ -509,13 +765,14 @@ class FastLinear(nn.Module):
         self.refresh()
 
     @classmethod
-    def from_linear(cls, linear: nn.Linear, scheme: Scheme, levels: int = 1) -> "FastLinear":
+    def from_linear(cls, linear: nn.Linear, scheme: Scheme, levels: int = 1, schedule: str = "program",
+                    basis: Union[str, AlternativeBasis] = "standard") -> "FastLinear":
         """A copy of ``linear`` (weights, bias, dtype, device) computed by ``scheme``."""
         if not isinstance(linear, nn.Linear):
             raise InvalidInputError(f"from_linear needs an nn.Linear, got {type(linear).__name__}")
         w = linear.weight
         layer = cls(linear.in_features, linear.out_features, scheme, levels, linear.bias is not None,
-                    device=w.device, dtype=w.dtype)
+                    device=w.device, dtype=w.dtype, schedule=schedule, basis=basis)
         with torch.no_grad():
             layer.weight.copy_(w)
             if linear.bias is not None:
@@ -528,7 +785,15 @@ class FastLinear(nn.Module):
             f"in_features={self.in_features}, out_features={self.out_features}, "
             f"bias={self.bias is not None}, matmul {self.k}x{self.m}x{self.n}, "
             f"rank={self.rank}, levels={self.levels}"
+            + ("" if self.schedule == "program" else f", schedule={self.schedule!r}")
+            + ("" if self.basis == "standard" else ", basis='alternative'")
         )
+
+    @torch.jit.unused
+    def _get_engine(self) -> "_Engine":
+        if self._engine is None:
+            self._engine = _Engine(self.scheme, self._alt)
+        return self._engine
 
     def _transform_weight(self, weight: Tensor) -> Tensor:
         u = self.U.to(dtype=weight.dtype, device=weight.device)
@@ -596,19 +861,38 @@ class FastLinear(nn.Module):
 
     @torch.jit.unused
     def _fast_ok(self, x2: Tensor) -> bool:
-        return (
-            self.fast_schedule
-            and not (torch.is_grad_enabled() and (x2.requires_grad or self.weight.requires_grad))
+        ok = (
+            not (torch.is_grad_enabled() and (x2.requires_grad or self.weight.requires_grad))
             and x2.dtype == self.weight.dtype
             and x2.dtype in (torch.float32, torch.float64)
-            and _even_levels((self.out_features, self.in_features, x2.shape[0]), self.levels)
+            and x2.device == self.weight.device
         )
+        if self.schedule == "handwritten":
+            return ok and _even_levels((self.out_features, self.in_features, x2.shape[0]), self.levels)
+        return ok
 
     @torch.jit.unused
     def _forward_inplace(self, x2: Tensor) -> Tensor:
         self._refresh_if_changed()
         out = torch.empty((x2.shape[0], self.out_features), dtype=x2.dtype, device=x2.device)
-        _sw_product(self.weight_transformed, x2.t(), out.t(), self.levels, self._workspace, pre=True)
+        ws, levels, wt = self._workspace, self.levels, self.weight_transformed
+        if self.schedule == "handwritten":
+            _sw_product(wt, x2.t(), out.t(), levels, ws, pre=True)
+            return out
+        engine = self._get_engine()
+        # the transformed weight is padded (top) to multiples of k**levels x m**levels
+        rows = _ceil_to(self.out_features, _power(self.k, levels))
+        inner = _ceil_to(self.in_features, _power(self.m, levels))
+        b, c = x2.t(), out.t()
+        cols = _ceil_to(b.shape[1], _power(self.n, levels))
+        if (inner, cols) != tuple(b.shape):
+            b = _pad_into(ws.get(("pad", "B"), (inner, cols), b), b)
+        if (rows, cols) != tuple(c.shape):
+            cp = ws.get(("pad", "C"), (rows, cols), c)
+            engine.product(wt, b, cp, levels, ws, pre=True)
+            c.copy_(cp[: c.shape[0], : c.shape[1]])
+        else:
+            engine.product(wt, b, c, levels, ws, pre=True)
         return out
 
     def clear_workspace(self) -> None:

@@ -1,233 +1,276 @@
-"""Fused CPU kernels for the data and output transforms of ``WinogradConv2d``.
+"""Fused CPU kernels for ``WinogradConv2d``, generated from a scheme's exact transforms.
 
-The transforms of a Winograd convolution are memory-bound: done as separate
-torch operations (pad, unfold, permute, small matrix products) they read and
-write the tiles many times.  These two C++ kernels do each transform in one
-pass over cache-resident rows of tiles:
+For a ``correlation2d`` scheme F(m1 x m2, r1 x r2) of rank R with input tiles
+of a1 x a2 = (m1 + r1 - 1) x (m2 + r2 - 1) <= :data:`MAX_TILE` x
+:data:`MAX_TILE`, :func:`kernel_source` writes a C++ kernel specialised to
+that scheme: the data transform ``V d`` and the output transform ``W.T M``
+become straight-line code over vectors of 16 float32 (or 8 float64)
+channels, with the scheme's coefficients as compile-time constants and the
+additions shared by common-subexpression elimination
+(:func:`discovery.codegen.minimize.minimize`).  A nested scheme (Kronecker
+structure, :func:`discovery.winograd.transforms.nest`) gets the separable
+form ``B1^T d B2`` / ``A1^T M A2`` (two small programs, row then column);
+any other scheme its dense transforms.
 
-* :func:`data_transform` reads the input ``(N, C, H, W)`` once (padding
-  handled by bounds checks) and writes ``D`` of shape ``(R, C, P)``, with
-  ``P = N * tiles_h * tiles_w``, the separable ``B1^T d B2`` of every tile;
-* :func:`output_transform` reads ``M = G~ @ D`` of shape ``(R, K, P)`` once
-  and writes the cropped output ``(N, K, Ho, Wo)`` plus bias, ``A1^T M A2``.
+The layer runs in one parallel region, one task per (image, row of tiles),
+as the hand-written F(4x4,3x3) kernel did before: the row's input is
+transposed to channels-last (16 x 16 register transposes in float32),
+transformed, multiplied by the cached filter transform ``(R, C, K)`` with a
+register-blocked micro-kernel, output-transformed and transposed back, so
+that what a task touches stays in the core's L2 cache.
 
-The channel sums in between are one ``torch.bmm``.
-
-For float32 with channel counts divisible by 16 and 6x6 (F(4x4, 3x3)) or
-4x4 (F(2x2, 3x3)) tiles, :func:`winograd_fused` does the whole layer in one
-parallel region instead, one task per (image, row of tiles): the row's input
-is transposed to channels-last (16x16 register transposes), transformed with
-16 channels per vector, multiplied by the cached filters ``(R, C, K)`` with a
-register-blocked 7x64 micro-kernel, output-transformed and transposed back,
-so that everything a task touches stays in the core's L2 cache.  Other
-cases use :func:`winograd_forward` or the separate transforms.
-
-The kernels are compiled on first use with
-:func:`torch.utils.cpp_extension.load_inline` (needs a C++ compiler; cached
-by torch between runs), so they are opt-in:
-``WinogradConv2d(..., backend="cpp")``.
+Building: the source is compiled with the system C++ compiler (``$CXX``,
+default ``g++``; ``-O3 -march=native -fopenmp``) into a shared library
+loaded with :mod:`ctypes` -- no torch headers, so a build takes seconds.
+Binaries are cached on disk under :func:`cache_dir` in a folder named by a
+hash of the source, the compiler's identity, the CPU's feature flags
+(``-march=native`` code is CPU-specific) and the torch version, so a
+binary built on one CPU is never loaded on another.  Every failure is a
+:class:`KernelError`; :class:`~discovery.layers.conv.WinogradConv2d`
+catches it, warns once (:class:`KernelWarning`) and uses its torch path.
 """
 
-import threading
+from __future__ import annotations
 
+import ctypes
+import hashlib
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+import threading
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
 import torch
 
-__all__ = ["load", "available", "data_transform", "output_transform", "winograd_forward", "winograd_fused"]
+from discovery.codegen.cse import Program
+from discovery.codegen.minimize import minimize
+from discovery.core.errors import BilinearError, InvalidInputError
+from discovery.core.problems import Correlation2D
+from discovery.core.scheme import Scheme
+from discovery.winograd.transforms import Winograd2D, to_transforms
 
-_SOURCE = r"""
-#include <torch/extension.h>
-#include <ATen/Parallel.h>
+__all__ = ["KernelError", "KernelWarning", "MAX_TILE", "TileTransforms", "FusedKernel", "kernel_source",
+           "build", "cache_dir", "compiler", "KERNEL_VERSION"]
+
+#: Largest input tile (rows and columns) the fused kernel is generated for.
+MAX_TILE = 8
+
+#: Bumped whenever the generated code changes shape (part of the cache key).
+KERNEL_VERSION = 2
+
+_FLAGS = ["-O3", "-march=native", "-fopenmp", "-shared", "-fPIC", "-std=c++17", "-fno-math-errno"]
+
+
+class KernelError(BilinearError, RuntimeError):
+    """The fused kernel cannot be built, loaded or run here (no compiler, a failed build, ...)."""
+
+
+class KernelWarning(UserWarning):
+    """A layer fell back from the fused kernel to its torch path."""
+
+
+# ------------------------------------------------------------ transforms
+def _exact(mat) -> np.ndarray:
+    return np.array(np.asarray(mat, dtype=object).tolist(), dtype=object)
+
+
+def _kron(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.array([[x * y for x in ra for y in rb] for ra in a.tolist() for rb in b.tolist()], dtype=object)
+
+
+@dataclass(frozen=True)
+class TileTransforms:
+    """The exact data and output transforms a fused kernel is generated from.
+
+    Attributes
+    ----------
+    m, r : (int, int)
+        Output tile and filter sizes; the input tile is ``a = m + r - 1``.
+    rank : int
+    separable : bool
+        ``data = (B1^T, B2^T)`` and ``output = (A1^T, A2^T)`` when set;
+        otherwise ``data = (V,)`` (R x a1 a2) and ``output = (W.T,)`` (m1 m2 x R).
+    """
+
+    m: tuple
+    r: tuple
+    rank: int
+    separable: bool
+    data: tuple
+    output: tuple
+
+    @property
+    def tile(self) -> tuple:
+        return (self.m[0] + self.r[0] - 1, self.m[1] + self.r[1] - 1)
+
+    @classmethod
+    def from_scheme(cls, scheme: Scheme) -> "TileTransforms":
+        """The transforms of a ``correlation2d`` scheme the kernel accepts.
+
+        Raises
+        ------
+        InvalidInputError
+            For a scheme of another kind or an input tile larger than
+            :data:`MAX_TILE` x :data:`MAX_TILE`.
+
+        Examples
+        --------
+        >>> from discovery.winograd.cooktoom import best_known
+        >>> t = TileTransforms.from_scheme(best_known((6, 6), (3, 3)))
+        >>> t.tile, t.rank, t.separable
+        ((8, 8), 64, True)
+        """
+        if not isinstance(scheme, Scheme):
+            raise InvalidInputError(f"the fused kernel needs a Scheme, got {type(scheme).__name__}")
+        p = scheme.problem
+        if not isinstance(p, Correlation2D):
+            raise InvalidInputError(f"the fused kernel needs a correlation2d scheme, got {p.kind} {p.spec}")
+        a1, a2 = p.m[0] + p.r[0] - 1, p.m[1] + p.r[1] - 1
+        if a1 > MAX_TILE or a2 > MAX_TILE:
+            raise InvalidInputError(
+                f"the fused kernel handles input tiles up to {MAX_TILE}x{MAX_TILE}; {p.spec} has {a1}x{a2} "
+                "tiles: use backend='torch'")
+        try:
+            tr = to_transforms(scheme)
+        except InvalidInputError:
+            tr = None
+        if isinstance(tr, Winograd2D):
+            bt1, bt2 = _exact(tr.rows.BT), _exact(tr.cols.BT)
+            at1, at2 = _exact(tr.rows.AT), _exact(tr.cols.AT)
+            if (_kron(bt1, bt2).tolist() == _exact(scheme.V).tolist()
+                    and _kron(at1, at2).tolist() == _exact(scheme.W.T).tolist()):
+                return cls(tuple(p.m), tuple(p.r), scheme.rank, True, (bt1, bt2), (at1, at2))
+        return cls(tuple(p.m), tuple(p.r), scheme.rank, False, (_exact(scheme.V),), (_exact(scheme.W.T),))
+
+
+# ------------------------------------------------------------ code generation
+def _literal(c) -> str:
+    c = Fraction(c)
+    if c.denominator == 1:
+        return f"T({c.numerator})"
+    return f"(T({c.numerator}) / T({c.denominator}))"
+
+
+def _term(coef, name: str) -> tuple[str, str]:
+    """(sign, body) of ``coef * name``."""
+    c = Fraction(coef)
+    sign = "-" if c < 0 else "+"
+    mag = -c if c < 0 else c
+    return sign, name if mag == 1 else f"{_literal(mag)} * {name}"
+
+
+def _sum(terms: list[tuple]) -> str:
+    if not terms:
+        return "V{}"
+    parts = []
+    for i, (coef, name) in enumerate(sorted(terms, key=lambda t: Fraction(t[0]) < 0)):
+        sign, body = _term(coef, name)
+        parts.append((f"-{body}" if sign == "-" else body) if i == 0 else f" {sign} {body}")
+    return "".join(parts)
+
+
+def _program(mat: np.ndarray) -> Program:
+    # deterministic: the greedy and its transpose, no random restarts
+    return minimize(mat, methods=("greedy",), time_limit=10).program
+
+
+def _emit(program: Program, inputs: list[str], outputs: list[str], prefix: str,
+          bias: Optional[str] = None) -> list[str]:
+    """Lines computing ``outputs`` (names) from ``inputs`` by ``program`` (plus ``bias`` in each output)."""
+    names = list(inputs) + [f"{prefix}{k}" for k in range(len(program.ops))]
+    lines = []
+    for t, ca, a, cb, b in program.ops:
+        lines.append(f"const V {names[t]} = {_sum([(ca, names[a]), (cb, names[b])])};")
+    for name, terms in zip(outputs, program.outputs):
+        expr = _sum([(c, names[v]) for c, v in terms]) if terms else None
+        if bias is not None:
+            value = f"{bias} + ({expr})" if expr else bias
+        else:
+            value = expr or "V{}"
+        lines.append(f"const V {name} = {value};")
+    return lines
+
+
+def _data_body(tr: TileTransforms) -> list[str]:
+    a1, a2 = tr.tile
+    loads = [f"const V d{i}_{j} = ld<T>(xb + ({i} * wt + q * {tr.m[1]} + {j}) * C + c0);"
+             for i in range(a1) for j in range(a2)]
+    lines = list(loads)
+    if tr.separable:
+        bt1, bt2 = tr.data
+        n1, n2 = bt1.shape[0], bt2.shape[0]
+        p2, p1 = _program(bt2), _program(bt1)
+        for i in range(a1):  # B2^T along each row: e_i_v
+            lines += _emit(p2, [f"d{i}_{j}" for j in range(a2)], [f"e{i}_{v}" for v in range(n2)], f"s{i}_")
+        for v in range(n2):  # B1^T down each column: V[u * n2 + v]
+            lines += _emit(p1, [f"e{i}_{v}" for i in range(a1)], [f"o{u}_{v}" for u in range(n1)], f"c{v}_")
+        outs = [(u * n2 + v, f"o{u}_{v}") for u in range(n1) for v in range(n2)]
+    else:
+        (vmat,) = tr.data
+        p = _program(vmat)
+        lines += _emit(p, [f"d{i}_{j}" for i in range(a1) for j in range(a2)],
+                       [f"o{r}" for r in range(tr.rank)], "s")
+        outs = [(r, f"o{r}") for r in range(tr.rank)]
+    lines += [f"st<T>(vb + ({r} * tw + q) * C + c0, {name});" for r, name in outs]
+    return lines
+
+
+def _output_body(tr: TileTransforms) -> list[str]:
+    m1, m2 = tr.m
+    lines = []
+    if tr.separable:
+        at1, at2 = tr.output
+        n1, n2 = at1.shape[1], at2.shape[1]
+        lines += [f"const V M{u}_{v} = ld<T>(mb + ({u * n2 + v} * tw + q) * K + k0);"
+                  for u in range(n1) for v in range(n2)]
+        p2, p1 = _program(at2), _program(at1)
+        for u in range(n1):  # A2^T along each row of M: t_u_mj
+            lines += _emit(p2, [f"M{u}_{v}" for v in range(n2)], [f"t{u}_{j}" for j in range(m2)], f"s{u}_")
+        for j in range(m2):  # A1^T down each column, plus the bias
+            lines += _emit(p1, [f"t{u}_{j}" for u in range(n1)], [f"y{i}_{j}" for i in range(m1)], f"c{j}_",
+                           bias="b0")
+    else:
+        (wt,) = tr.output
+        lines += [f"const V M{r} = ld<T>(mb + ({r} * tw + q) * K + k0);" for r in range(tr.rank)]
+        lines += _emit(_program(wt), [f"M{r}" for r in range(tr.rank)],
+                       [f"y{i}_{j}" for i in range(m1) for j in range(m2)], "s", bias="b0")
+    lines += [f"st<T>(yb + ({i} * wo_pad + q * {m2} + {j}) * K + k0, y{i}_{j});"
+              for i in range(m1) for j in range(m2)]
+    return lines
+
+
+_TEMPLATE = r"""
+// Generated by bilinear-discovery (discovery.layers.winograd_kernel, version @VERSION@):
+// fused Winograd convolution for @SPEC@, rank @RANK@, @FORM@ transforms.
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
 #include <vector>
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#endif
+#include <omp.h>
 
-template <typename T>
-static void data_kernel(const T* x, T* d, const T* bt1, const T* bt2,
-                        int64_t N, int64_t C, int64_t H, int64_t W,
-                        int64_t n1, int64_t a1, int64_t m1, int64_t n2, int64_t a2, int64_t m2,
-                        int64_t top, int64_t left, int64_t th, int64_t tw) {
-  const int64_t P = N * th * tw, S = th * tw;
-  const int64_t wt = (tw - 1) * m2 + a2;
-  // one channel per task, images in order: each of the R output streams
-  // D[r, c, :] is written sequentially, one image (th * tw tiles) at a time
-  at::parallel_for(0, C, 1, [&](int64_t begin, int64_t end) {
-    std::vector<T> rows(a1 * wt), tmp(n1 * wt), cols(n1 * a2 * S);
-    for (int64_t c = begin; c < end; ++c)
-    for (int64_t nb = 0; nb < N; ++nb) {
-      const T* xin = x + (nb * C + c) * H * W;
-      for (int64_t ti = 0; ti < th; ++ti) {
-        for (int64_t i = 0; i < a1; ++i) {
-          const int64_t y = ti * m1 + i - top;
-          T* row = rows.data() + i * wt;
-          if (y < 0 || y >= H) { for (int64_t w = 0; w < wt; ++w) row[w] = 0; continue; }
-          const T* src = xin + y * W - left;  // row[w] = x[y, w - left] inside the image
-          const int64_t w0 = std::min(std::max<int64_t>(left, 0), wt);
-          const int64_t w1 = std::max(std::min<int64_t>(W + left, wt), w0);
-          for (int64_t w = 0; w < w0; ++w) row[w] = 0;
-          for (int64_t w = w0; w < w1; ++w) row[w] = src[w];
-          for (int64_t w = w1; w < wt; ++w) row[w] = 0;
-        }
-        for (int64_t u = 0; u < n1; ++u) {  // B1^T along the rows
-          T* t = tmp.data() + u * wt;
-          for (int64_t w = 0; w < wt; ++w) t[w] = 0;
-          for (int64_t i = 0; i < a1; ++i) {
-            const T b = bt1[u * a1 + i];
-            if (b == T(0)) continue;
-            const T* row = rows.data() + i * wt;
-            for (int64_t w = 0; w < wt; ++w) t[w] += b * row[w];
-          }
-          for (int64_t j = 0; j < a2; ++j) {  // de-interleave the tiles' columns
-            T* col = cols.data() + (u * a2 + j) * S + ti * tw;
-            for (int64_t q = 0; q < tw; ++q) col[q] = t[q * m2 + j];
-          }
-        }
-      }
-      for (int64_t u = 0; u < n1; ++u) {  // B2 along the columns, all tiles of the image
-        for (int64_t v = 0; v < n2; ++v) {
-          T* out = d + ((u * n2 + v) * C + c) * P + nb * S;
-          bool first = true;
-          for (int64_t j = 0; j < a2; ++j) {
-            const T b = bt2[v * a2 + j];
-            if (b == T(0)) continue;
-            const T* col = cols.data() + (u * a2 + j) * S;
-            if (first) { for (int64_t q = 0; q < S; ++q) out[q] = b * col[q]; first = false; }
-            else { for (int64_t q = 0; q < S; ++q) out[q] += b * col[q]; }
-          }
-          if (first) for (int64_t q = 0; q < S; ++q) out[q] = 0;
-        }
-      }
-    }
-  });
+namespace {
+constexpr int A1 = @A1@, A2 = @A2@, M1 = @M1@, M2 = @M2@, R = @RANK@;
+
+typedef float vf __attribute__((vector_size(64)));
+typedef float vfu __attribute__((vector_size(64), aligned(4)));
+typedef double vd __attribute__((vector_size(64)));
+typedef double vdu __attribute__((vector_size(64), aligned(8)));
+template <typename T> struct Lanes;
+template <> struct Lanes<float> { typedef vf V; typedef vfu U; static constexpr int L = 16; };
+template <> struct Lanes<double> { typedef vd V; typedef vdu U; static constexpr int L = 8; };
+
+template <typename T> static inline typename Lanes<T>::V ld(const T* p) {
+  return *reinterpret_cast<const typename Lanes<T>::U*>(p);
 }
-
-template <typename T>
-static void output_kernel(const T* mm, T* y, const T* at1, const T* at2, const T* bias,
-                          int64_t N, int64_t K, int64_t Ho, int64_t Wo,
-                          int64_t n1, int64_t m1, int64_t n2, int64_t m2, int64_t th, int64_t tw) {
-  const int64_t P = N * th * tw, S = th * tw;
-  // one output channel per task, images in order: each of the R input
-  // streams M[r, k, :] is read sequentially
-  at::parallel_for(0, K, 1, [&](int64_t begin, int64_t end) {
-    std::vector<T> tmp(n1 * m2 * S), acc(S);
-    for (int64_t k = begin; k < end; ++k)
-    for (int64_t nb = 0; nb < N; ++nb) {
-      const T b0 = bias ? bias[k] : T(0);
-      T* yout = y + (nb * K + k) * Ho * Wo;
-      for (int64_t u = 0; u < n1; ++u) {  // A2 along the columns
-        for (int64_t mj = 0; mj < m2; ++mj) {
-          T* t = tmp.data() + (u * m2 + mj) * S;
-          for (int64_t q = 0; q < S; ++q) t[q] = 0;
-          for (int64_t v = 0; v < n2; ++v) {
-            const T a = at2[mj * n2 + v];
-            if (a == T(0)) continue;
-            const T* src = mm + ((u * n2 + v) * K + k) * P + nb * S;
-            for (int64_t q = 0; q < S; ++q) t[q] += a * src[q];
-          }
-        }
-      }
-      for (int64_t mi = 0; mi < m1; ++mi) {  // A1^T along the rows, then scatter
-        for (int64_t mj = 0; mj < m2; ++mj) {
-          for (int64_t q = 0; q < S; ++q) acc[q] = b0;
-          for (int64_t u = 0; u < n1; ++u) {
-            const T a = at1[mi * n1 + u];
-            if (a == T(0)) continue;
-            const T* t = tmp.data() + (u * m2 + mj) * S;
-            for (int64_t q = 0; q < S; ++q) acc[q] += a * t[q];
-          }
-          for (int64_t ti = 0; ti < th; ++ti) {
-            const int64_t row = ti * m1 + mi;
-            if (row >= Ho) break;
-            T* dst = yout + row * Wo + mj;
-            const T* src = acc.data() + ti * tw;
-            const int64_t qmax = (Wo - mj + m2 - 1) / m2;
-            for (int64_t q = 0; q < qmax && q < tw; ++q) dst[q * m2] = src[q];
-          }
-        }
-      }
-    }
-  });
+template <typename T> static inline void st(T* p, typename Lanes<T>::V v) {
+  *reinterpret_cast<typename Lanes<T>::U*>(p) = v;
 }
-
-void data_transform(torch::Tensor x, torch::Tensor bt1, torch::Tensor bt2, int64_t m1, int64_t m2,
-                    int64_t top, int64_t left, int64_t th, int64_t tw, torch::Tensor d) {
-  TORCH_CHECK(x.is_contiguous() && d.is_contiguous() && bt1.is_contiguous() && bt2.is_contiguous(),
-              "data_transform needs contiguous tensors");
-  const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
-  const int64_t n1 = bt1.size(0), a1 = bt1.size(1), n2 = bt2.size(0), a2 = bt2.size(1);
-  TORCH_CHECK(d.size(0) == n1 * n2 && d.size(1) == C && d.size(2) == N * th * tw, "data_transform: bad D shape");
-  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "data_transform", [&] {
-    data_kernel<scalar_t>(x.data_ptr<scalar_t>(), d.data_ptr<scalar_t>(), bt1.data_ptr<scalar_t>(),
-                          bt2.data_ptr<scalar_t>(), N, C, H, W, n1, a1, m1, n2, a2, m2, top, left, th, tw);
-  });
-}
-
-void output_transform(torch::Tensor mm, torch::Tensor at1, torch::Tensor at2,
-                      c10::optional<torch::Tensor> bias, torch::Tensor y, int64_t th, int64_t tw) {
-  TORCH_CHECK(mm.is_contiguous() && y.is_contiguous() && at1.is_contiguous() && at2.is_contiguous(),
-              "output_transform needs contiguous tensors");
-  const int64_t N = y.size(0), K = y.size(1), Ho = y.size(2), Wo = y.size(3);
-  const int64_t m1 = at1.size(0), n1 = at1.size(1), m2 = at2.size(0), n2 = at2.size(1);
-  TORCH_CHECK(mm.size(0) == n1 * n2 && mm.size(1) == K && mm.size(2) == N * th * tw, "output_transform: bad M shape");
-  torch::Tensor b;
-  if (bias.has_value()) b = bias->contiguous();
-  AT_DISPATCH_FLOATING_TYPES(mm.scalar_type(), "output_transform", [&] {
-    output_kernel<scalar_t>(mm.data_ptr<scalar_t>(), y.data_ptr<scalar_t>(), at1.data_ptr<scalar_t>(),
-                            at2.data_ptr<scalar_t>(), b.defined() ? b.data_ptr<scalar_t>() : nullptr,
-                            N, K, Ho, Wo, n1, m1, n2, m2, th, tw);
-  });
-}
-
-// The whole layer, images in parallel: each thread transforms its image,
-// multiplies (single-threaded bmm inside the parallel region) and writes
-// the output, so D and M of one image stay in that core's cache and there is
-// one parallel region per call.
-void winograd_forward(torch::Tensor x, torch::Tensor g, torch::Tensor bt1, torch::Tensor bt2,
-                      torch::Tensor at1, torch::Tensor at2, c10::optional<torch::Tensor> bias,
-                      torch::Tensor y, int64_t top, int64_t left, int64_t th, int64_t tw) {
-  TORCH_CHECK(x.is_contiguous() && y.is_contiguous() && bt1.is_contiguous() && bt2.is_contiguous()
-              && at1.is_contiguous() && at2.is_contiguous(), "winograd_forward needs contiguous tensors");
-  const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
-  const int64_t K = y.size(1), Ho = y.size(2), Wo = y.size(3);
-  const int64_t n1 = bt1.size(0), a1 = bt1.size(1), n2 = bt2.size(0), a2 = bt2.size(1);
-  const int64_t m1 = at1.size(0), m2 = at2.size(0);
-  const int64_t R = n1 * n2, S = th * tw;
-  TORCH_CHECK(g.size(0) == R && g.size(1) == K && g.size(2) == C, "winograd_forward: bad G~ shape");
-  torch::Tensor b;
-  if (bias.has_value()) b = bias->contiguous();
-  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "winograd_forward", [&] {
-    at::parallel_for(0, N, 1, [&](int64_t begin, int64_t end) {
-      auto d = torch::empty({R, C, S}, x.options());
-      auto mm = torch::empty({R, K, S}, x.options());
-      for (int64_t n = begin; n < end; ++n) {
-        data_kernel<scalar_t>(x.data_ptr<scalar_t>() + n * C * H * W, d.data_ptr<scalar_t>(),
-                              bt1.data_ptr<scalar_t>(), bt2.data_ptr<scalar_t>(), 1, C, H, W,
-                              n1, a1, m1, n2, a2, m2, top, left, th, tw);
-        at::bmm_out(mm, g, d);
-        output_kernel<scalar_t>(mm.data_ptr<scalar_t>(), y.data_ptr<scalar_t>() + n * K * Ho * Wo,
-                                at1.data_ptr<scalar_t>(), at2.data_ptr<scalar_t>(),
-                                b.defined() ? b.data_ptr<scalar_t>() : nullptr,
-                                1, K, Ho, Wo, n1, m1, n2, m2, th, tw);
-      }
-    });
-  });
-}
-
-// ---------------------------------------------------------------- fused float32 path
-// One task per (image, row of tiles): the row's input is transposed to
-// channels-last in a small buffer, transformed with the channels as vector
-// lanes into V[R][tiles][C], multiplied by the cached filters G[R][C][K] with a
-// register-blocked micro-kernel into M[R][tiles][K], output-transformed into a
-// channels-last row buffer and transposed into y.  Everything a task touches
-// (about 0.4 MB plus G) stays in the core's L2 cache.
-#define NOINL __attribute__((noinline))  // keeps the stages apart in profiles
-typedef float v16 __attribute__((vector_size(64)));
-typedef float v16u __attribute__((vector_size(64), aligned(4)));
-
-static inline v16 ld(const float* p) { return *reinterpret_cast<const v16u*>(p); }
-static inline void st(float* p, v16 v) { *reinterpret_cast<v16u*>(p) = v; }
-static inline v16 splat(float s) { return v16{s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s}; }
 
 typedef int v16i __attribute__((vector_size(64)));
 #if defined(__clang__)
@@ -236,172 +279,90 @@ typedef int v16i __attribute__((vector_size(64)));
 #define SHUF(a, b, ...) __builtin_shuffle(a, b, v16i{__VA_ARGS__})
 #endif
 
-// r[i][l] <- r[l][i]: swap off-diagonal blocks of 8, 4, 2, 1
-static inline void transpose16(v16* r) {
+// r[i][l] <- r[l][i] for 16 x 16 floats: swap off-diagonal blocks of 8, 4, 2, 1
+static inline void transpose16(vf* r) {
   for (int i = 0; i < 16; ++i) if (!(i & 8)) {
-    const v16 a = r[i], b = r[i + 8];
+    const vf a = r[i], b = r[i + 8];
     r[i] = SHUF(a, b, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
     r[i + 8] = SHUF(a, b, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
   }
   for (int i = 0; i < 16; ++i) if (!(i & 4)) {
-    const v16 a = r[i], b = r[i + 4];
+    const vf a = r[i], b = r[i + 4];
     r[i] = SHUF(a, b, 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27);
     r[i + 4] = SHUF(a, b, 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31);
   }
   for (int i = 0; i < 16; ++i) if (!(i & 2)) {
-    const v16 a = r[i], b = r[i + 2];
+    const vf a = r[i], b = r[i + 2];
     r[i] = SHUF(a, b, 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29);
     r[i + 2] = SHUF(a, b, 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31);
   }
   for (int i = 0; i < 16; ++i) if (!(i & 1)) {
-    const v16 a = r[i], b = r[i + 1];
+    const vf a = r[i], b = r[i + 1];
     r[i] = SHUF(a, b, 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30);
     r[i + 1] = SHUF(a, b, 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31);
   }
 }
 
-template <int TT, int NK>
-static inline void micro(const float* V, const float* G, float* M, int64_t C, int64_t K) {
-  v16 acc[TT][NK];
-  for (int t = 0; t < TT; ++t) for (int j = 0; j < NK; ++j) acc[t][j] = v16{};
-  for (int64_t c = 0; c < C; ++c) {
-    v16 g[NK];
-    for (int j = 0; j < NK; ++j) g[j] = ld(G + c * K + 16 * j);
-    for (int t = 0; t < TT; ++t) {
-      const v16 b = splat(V[t * C + c]);
-      for (int j = 0; j < NK; ++j) acc[t][j] += b * g[j];
-    }
-  }
-  for (int t = 0; t < TT; ++t) for (int j = 0; j < NK; ++j) st(M + t * K + 16 * j, acc[t][j]);
-}
-
-template <int NK>
-static inline void micro_rows(const float* V, const float* G, float* M, int64_t tiles, int64_t C, int64_t K) {
-  constexpr int TT = NK == 4 ? 7 : (NK == 2 ? 12 : 14);
-  int64_t t = 0;
-  for (; t + TT <= tiles; t += TT) micro<TT, NK>(V + t * C, G, M + t * K, C, K);
-  for (; t < tiles; ++t) micro<1, NK>(V + t * C, G, M + t * K, C, K);
-}
-
-// the NA input rows of row ti of tiles, channels last, zero padded: xb[i][w][c]
-template <int NA, int MO>
-NOINL static void gather_rows(const float* xin, float* xb, int64_t C, int64_t H, int64_t W,
-                              int64_t ti, int64_t top, int64_t left, int64_t wt) {
-  for (int64_t i = 0; i < NA; ++i) {
-    const int64_t row = ti * MO + i - top;
+// the A1 input rows of row ti of tiles, channels last, zero padded: xb[i][w][c]
+static void gather_rows(const float* xin, float* xb, int64_t C, int64_t H, int64_t W,
+                        int64_t ti, int64_t top, int64_t left, int64_t wt) {
+  for (int64_t i = 0; i < A1; ++i) {
+    const int64_t row = ti * M1 + i - top;
     float* dst = xb + i * wt * C;
     if (row < 0 || row >= H) { std::fill(dst, dst + wt * C, 0.f); continue; }
     for (int64_t c0 = 0; c0 < C; c0 += 16)
       for (int64_t w0 = 0; w0 < wt; w0 += 16) {
-        v16 r[16];
+        vf r[16];
         const int64_t col0 = w0 - left;
         const float* s = xin + (c0 * H + row) * W + col0;
         if (col0 >= 0 && col0 + 16 <= W) {
-          for (int cc = 0; cc < 16; ++cc) r[cc] = ld(s + cc * H * W);
+          for (int cc = 0; cc < 16; ++cc) r[cc] = ld<float>(s + cc * H * W);
         } else {
           const int64_t j0 = std::max<int64_t>(0, -col0), j1 = std::min<int64_t>(16, W - col0);
           for (int cc = 0; cc < 16; ++cc) {
-#ifdef __AVX512F__
-            const __mmask16 m = j1 > j0 ? static_cast<__mmask16>(((1u << j1) - 1) & ~((1u << j0) - 1)) : 0;
-            r[cc] = (v16)_mm512_maskz_loadu_ps(m, s + cc * H * W);
-#else
             float tmp[16] = {};
             for (int64_t j = j0; j < j1; ++j) tmp[j] = s[cc * H * W + j];
-            r[cc] = ld(tmp);
-#endif
+            r[cc] = ld<float>(tmp);
           }
         }
         transpose16(r);
         const int64_t jn = std::min<int64_t>(16, wt - w0);
-        for (int64_t j = 0; j < jn; ++j) st(dst + (w0 + j) * C + c0, r[j]);
+        for (int64_t j = 0; j < jn; ++j) st<float>(dst + (w0 + j) * C + c0, r[j]);
       }
   }
 }
 
-// data transform of a row of tiles, 16 channels per vector: V[r][q][c]
-template <int NA, int MO>
-NOINL static void data_row(const float* xb, float* vb, const float* bt1, const float* bt2,
-                           int64_t C, int64_t tw, int64_t wt) {
-  for (int64_t q = 0; q < tw; ++q)
-    for (int64_t c0 = 0; c0 < C; c0 += 16) {
-      v16 e[NA][NA];  // e[i][v] = sum_j d[i][j] bt2[v][j], then V[u][v] = sum_i bt1[u][i] e[i][v]
-      for (int i = 0; i < NA; ++i) {
-        v16 d[NA];
-        for (int j = 0; j < NA; ++j) d[j] = ld(xb + (i * wt + q * MO + j) * C + c0);
-        for (int v = 0; v < NA; ++v) {
-          v16 s = bt2[v * NA] * d[0];
-          for (int j = 1; j < NA; ++j) s += bt2[v * NA + j] * d[j];
-          e[i][v] = s;
-        }
-      }
-      for (int v = 0; v < NA; ++v)
-        for (int u = 0; u < NA; ++u) {
-          v16 s = bt1[u * NA] * e[0][v];
-          for (int i = 1; i < NA; ++i) s += bt1[u * NA + i] * e[i][v];
-          st(vb + ((u * NA + v) * tw + q) * C + c0, s);
-        }
+static void gather_rows(const double* xin, double* xb, int64_t C, int64_t H, int64_t W,
+                        int64_t ti, int64_t top, int64_t left, int64_t wt) {
+  for (int64_t i = 0; i < A1; ++i) {
+    const int64_t row = ti * M1 + i - top;
+    double* dst = xb + i * wt * C;
+    for (int64_t w = 0; w < wt; ++w) {
+      const int64_t col = w - left;
+      const bool inside = row >= 0 && row < H && col >= 0 && col < W;
+      for (int64_t c = 0; c < C; ++c) dst[w * C + c] = inside ? xin[(c * H + row) * W + col] : 0.0;
     }
-}
-
-// the R channel products: M[r][q][k] = sum_c V[r][q][c] G[r][c][k]
-NOINL static void products(const float* vb, const float* g, float* mb, int64_t R, int64_t C, int64_t K,
-                           int64_t tw) {
-  for (int64_t r = 0; r < R; ++r) {
-    const float* V = vb + r * tw * C;
-    const float* G = g + r * C * K;
-    float* M = mb + r * tw * K;
-    int64_t k0 = 0;
-    for (; k0 + 64 <= K; k0 += 64) micro_rows<4>(V, G + k0, M + k0, tw, C, K);
-    for (; k0 + 32 <= K; k0 += 32) micro_rows<2>(V, G + k0, M + k0, tw, C, K);
-    for (; k0 < K; k0 += 16) micro_rows<1>(V, G + k0, M + k0, tw, C, K);
   }
 }
 
-// output transform of a row of tiles, 16 output channels per vector: yb[mi][col][k]
-template <int NA, int MO>
-NOINL static void output_row(const float* mb, float* yb, const float* at1, const float* at2,
-                             const float* bias, int64_t K, int64_t tw, int64_t wo_pad) {
-  for (int64_t q = 0; q < tw; ++q)
-    for (int64_t k0 = 0; k0 < K; k0 += 16) {
-      v16 t[NA][MO];  // t[u][mj] = sum_v M[u][v] at2[mj][v], then out[mi][mj] = sum_u at1[mi][u] t[u][mj]
-      for (int u = 0; u < NA; ++u) {
-        v16 m[NA];
-        for (int v = 0; v < NA; ++v) m[v] = ld(mb + ((u * NA + v) * tw + q) * K + k0);
-        for (int mj = 0; mj < MO; ++mj) {
-          v16 s = at2[mj * NA] * m[0];
-          for (int v = 1; v < NA; ++v) s += at2[mj * NA + v] * m[v];
-          t[u][mj] = s;
-        }
-      }
-      const v16 b0 = bias ? ld(bias + k0) : v16{};
-      for (int mi = 0; mi < MO; ++mi)
-        for (int mj = 0; mj < MO; ++mj) {
-          v16 s = b0;
-          for (int u = 0; u < NA; ++u) s += at1[mi * NA + u] * t[u][mj];
-          st(yb + (mi * wo_pad + q * MO + mj) * K + k0, s);
-        }
-    }
-}
-
-// channels-last output rows back to (K, Ho, Wo); yb has room for whole blocks of 16 columns
-template <int MO>
-NOINL static void scatter_rows(const float* yb, float* yout, int64_t K, int64_t Ho, int64_t Wo,
-                               int64_t ti, int64_t wo_pad) {
-  for (int64_t mi = 0; mi < MO; ++mi) {
-    const int64_t row = ti * MO + mi;
+// channels-last output rows back to (K, Ho, Wo)
+static void scatter_rows(const float* yb, float* yout, int64_t K, int64_t Ho, int64_t Wo,
+                         int64_t ti, int64_t wo_pad) {
+  for (int64_t mi = 0; mi < M1; ++mi) {
+    const int64_t row = ti * M1 + mi;
     if (row >= Ho) break;
     for (int64_t k0 = 0; k0 < K; k0 += 16)
       for (int64_t col0 = 0; col0 < Wo; col0 += 16) {
-        v16 r[16];
-        for (int j = 0; j < 16; ++j) r[j] = ld(yb + (mi * wo_pad + col0 + j) * K + k0);
+        vf r[16];
+        for (int j = 0; j < 16; ++j) r[j] = ld<float>(yb + (mi * wo_pad + col0 + j) * K + k0);
         transpose16(r);
         float* o = yout + (k0 * Ho + row) * Wo + col0;
         if (col0 + 16 <= Wo) {
-          for (int kk = 0; kk < 16; ++kk) st(o + kk * Ho * Wo, r[kk]);
+          for (int kk = 0; kk < 16; ++kk) st<float>(o + kk * Ho * Wo, r[kk]);
         } else {
           for (int kk = 0; kk < 16; ++kk) {
             float tmp[16];
-            st(tmp, r[kk]);
+            st<float>(tmp, r[kk]);
             for (int64_t j = 0; j < Wo - col0; ++j) o[kk * Ho * Wo + j] = tmp[j];
           }
         }
@@ -409,150 +370,307 @@ NOINL static void scatter_rows(const float* yb, float* yout, int64_t K, int64_t 
   }
 }
 
-// ask for the next task's new input rows and its output rows while this task computes
-template <int NA, int MO>
-static inline void prefetch_rows(const float* x, float* y, int64_t task, int64_t C, int64_t H, int64_t W,
-                                 int64_t K, int64_t Ho, int64_t Wo, int64_t th, int64_t top) {
-  const int64_t n = task / th, ti = task % th;
-  const int64_t first = ti == 0 ? 0 : NA - MO;  // rows the previous task did not read
-  for (int64_t i = first; i < NA; ++i) {
-    const int64_t row = ti * MO + i - top;
-    if (row < 0 || row >= H) continue;
-    for (int64_t c = 0; c < C; ++c) {
-      const char* p = reinterpret_cast<const char*>(x + ((n * C + c) * H + row) * W);
-      for (int64_t b = 0; b < W * 4; b += 64) __builtin_prefetch(p + b, 0, 2);
+static void scatter_rows(const double* yb, double* yout, int64_t K, int64_t Ho, int64_t Wo,
+                         int64_t ti, int64_t wo_pad) {
+  for (int64_t mi = 0; mi < M1; ++mi) {
+    const int64_t row = ti * M1 + mi;
+    if (row >= Ho) break;
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t col = 0; col < Wo; ++col) yout[(k * Ho + row) * Wo + col] = yb[(mi * wo_pad + col) * K + k];
+  }
+}
+
+// data transform of a row of tiles, L channels per vector: V[r][q][c]
+template <typename T>
+static void data_row(const T* xb, T* vb, int64_t C, int64_t tw, int64_t wt) {
+  typedef typename Lanes<T>::V V;
+  for (int64_t q = 0; q < tw; ++q)
+    for (int64_t c0 = 0; c0 < C; c0 += Lanes<T>::L) {
+@DATA@
+    }
+}
+
+// output transform of a row of tiles, L output channels per vector, plus bias: yb[mi][col][k]
+template <typename T>
+static void output_row(const T* mb, T* yb, const T* bias, int64_t K, int64_t tw, int64_t wo_pad) {
+  typedef typename Lanes<T>::V V;
+  for (int64_t q = 0; q < tw; ++q)
+    for (int64_t k0 = 0; k0 < K; k0 += Lanes<T>::L) {
+      const V b0 = bias ? ld<T>(bias + k0) : V{};
+@OUTPUT@
+    }
+}
+
+// the R channel products M[r][q][k] = sum_c V[r][q][c] G[r][c][k], register-blocked
+template <typename T, int TT, int NK>
+static inline void micro(const T* Vp, const T* G, T* M, int64_t C, int64_t K) {
+  typedef typename Lanes<T>::V V;
+  constexpr int L = Lanes<T>::L;
+  V acc[TT][NK];
+  for (int t = 0; t < TT; ++t) for (int j = 0; j < NK; ++j) acc[t][j] = V{};
+  for (int64_t c = 0; c < C; ++c) {
+    V g[NK];
+    for (int j = 0; j < NK; ++j) g[j] = ld<T>(G + c * K + L * j);
+    for (int t = 0; t < TT; ++t) {
+      const T s = Vp[t * C + c];
+      for (int j = 0; j < NK; ++j) acc[t][j] += s * g[j];
     }
   }
-  for (int64_t mi = 0; mi < MO && ti * MO + mi < Ho; ++mi)
-    for (int64_t k = 0; k < K; ++k) {
-      const char* p = reinterpret_cast<const char*>(y + ((n * K + k) * Ho + ti * MO + mi) * Wo);
-      for (int64_t b = 0; b < Wo * 4; b += 64) __builtin_prefetch(p + b, 1, 2);
-    }
+  for (int t = 0; t < TT; ++t) for (int j = 0; j < NK; ++j) st<T>(M + t * K + L * j, acc[t][j]);
 }
 
-template <int NA, int MO>
-static void fused_kernel(const float* x, const float* g, const float* bt1, const float* bt2,
-                         const float* at1, const float* at2, const float* bias, float* y,
-                         int64_t N, int64_t C, int64_t H, int64_t W, int64_t K, int64_t Ho, int64_t Wo,
-                         int64_t top, int64_t left, int64_t th, int64_t tw) {
-  constexpr int R = NA * NA;
-  const int64_t wt = (tw - 1) * MO + NA, wo_pad = (tw * MO + 15) / 16 * 16;
-  at::parallel_for(0, N * th, 1, [&](int64_t begin, int64_t end) {
-    std::vector<float> xb(NA * wt * C), vb(R * tw * C), mb(R * tw * K), yb(MO * wo_pad * K);
-    for (int64_t task = begin; task < end; ++task) {
+template <typename T, int NK>
+static inline void micro_rows(const T* Vp, const T* G, T* M, int64_t tiles, int64_t C, int64_t K) {
+  constexpr int TT = NK == 4 ? 7 : (NK == 2 ? 12 : 14);
+  int64_t t = 0;
+  for (; t + TT <= tiles; t += TT) micro<T, TT, NK>(Vp + t * C, G, M + t * K, C, K);
+  for (; t < tiles; ++t) micro<T, 1, NK>(Vp + t * C, G, M + t * K, C, K);
+}
+
+template <typename T>
+static void products(const T* vb, const T* g, T* mb, int64_t C, int64_t K, int64_t tw) {
+  constexpr int L = Lanes<T>::L;
+  for (int64_t r = 0; r < R; ++r) {
+    const T* Vp = vb + r * tw * C;
+    const T* G = g + r * C * K;
+    T* M = mb + r * tw * K;
+    int64_t k0 = 0;
+    for (; k0 + 4 * L <= K; k0 += 4 * L) micro_rows<T, 4>(Vp, G + k0, M + k0, tw, C, K);
+    for (; k0 + 2 * L <= K; k0 += 2 * L) micro_rows<T, 2>(Vp, G + k0, M + k0, tw, C, K);
+    for (; k0 < K; k0 += L) micro_rows<T, 1>(Vp, G + k0, M + k0, tw, C, K);
+  }
+}
+
+template <typename T>
+static void forward(const T* x, const T* g, const T* bias, T* y, int64_t N, int64_t C, int64_t H, int64_t W,
+                    int64_t K, int64_t Ho, int64_t Wo, int64_t top, int64_t left, int64_t th, int64_t tw,
+                    int threads) {
+  const int64_t wt = (tw - 1) * M2 + A2, wo_pad = (tw * M2 + 15) / 16 * 16;
+  #pragma omp parallel num_threads(threads)
+  {
+    std::vector<T> xb(A1 * (wt + 16) * C), vb(R * tw * C), mb(R * tw * K), yb(M1 * (wo_pad + 16) * K);
+    #pragma omp for schedule(dynamic, 1)
+    for (int64_t task = 0; task < N * th; ++task) {
       const int64_t n = task / th, ti = task % th;
-      gather_rows<NA, MO>(x + n * C * H * W, xb.data(), C, H, W, ti, top, left, wt);
-      if (task + 1 < end) prefetch_rows<NA, MO>(x, y, task + 1, C, H, W, K, Ho, Wo, th, top);
-      data_row<NA, MO>(xb.data(), vb.data(), bt1, bt2, C, tw, wt);
-      products(vb.data(), g, mb.data(), R, C, K, tw);
-      output_row<NA, MO>(mb.data(), yb.data(), at1, at2, bias, K, tw, wo_pad);
-      scatter_rows<MO>(yb.data(), y + n * K * Ho * Wo, K, Ho, Wo, ti, wo_pad);
+      gather_rows(x + n * C * H * W, xb.data(), C, H, W, ti, top, left, wt);
+      data_row<T>(xb.data(), vb.data(), C, tw, wt);
+      products<T>(vb.data(), g, mb.data(), C, K, tw);
+      output_row<T>(mb.data(), yb.data(), bias, K, tw, wo_pad);
+      scatter_rows(yb.data(), y + n * K * Ho * Wo, K, Ho, Wo, ti, wo_pad);
     }
-  });
+  }
 }
+}  // namespace
 
-// The fused float32 path; returns false (and does nothing) where it does not apply.
-bool winograd_fused(torch::Tensor x, torch::Tensor g, torch::Tensor bt1, torch::Tensor bt2,
-                    torch::Tensor at1, torch::Tensor at2, c10::optional<torch::Tensor> bias,
-                    torch::Tensor y, int64_t top, int64_t left, int64_t th, int64_t tw) {
-  if (x.scalar_type() != at::kFloat || !x.is_contiguous() || !y.is_contiguous() || !g.is_contiguous()) return false;
-  const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
-  const int64_t K = y.size(1), Ho = y.size(2), Wo = y.size(3);
-  const int64_t n1 = bt1.size(0), a1 = bt1.size(1), n2 = bt2.size(0), a2 = bt2.size(1);
-  const int64_t m1 = at1.size(0), m2 = at2.size(0);
-  if (C % 16 || K % 16 || n1 != a1 || n2 != a2 || n1 != n2 || m1 != m2) return false;
-  if (!((n1 == 6 && m1 == 4) || (n1 == 4 && m1 == 2))) return false;
-  TORCH_CHECK(g.size(0) == n1 * n2 && g.size(1) == C && g.size(2) == K, "winograd_fused: bad G shape");
-  auto b1 = bt1.contiguous(), b2 = bt2.contiguous(), c1 = at1.contiguous(), c2 = at2.contiguous();
-  torch::Tensor b;
-  if (bias.has_value()) b = bias->contiguous();
-  const float* bp = b.defined() ? b.data_ptr<float>() : nullptr;
-  if (n1 == 6)
-    fused_kernel<6, 4>(x.data_ptr<float>(), g.data_ptr<float>(), b1.data_ptr<float>(), b2.data_ptr<float>(),
-                       c1.data_ptr<float>(), c2.data_ptr<float>(), bp, y.data_ptr<float>(),
-                       N, C, H, W, K, Ho, Wo, top, left, th, tw);
-  else
-    fused_kernel<4, 2>(x.data_ptr<float>(), g.data_ptr<float>(), b1.data_ptr<float>(), b2.data_ptr<float>(),
-                       c1.data_ptr<float>(), c2.data_ptr<float>(), bp, y.data_ptr<float>(),
-                       N, C, H, W, K, Ho, Wo, top, left, th, tw);
-  return true;
+extern "C" {
+int bilinear_kernel_version() { return @VERSION@; }
+int bilinear_kernel_shape(int* out) { out[0] = A1; out[1] = A2; out[2] = M1; out[3] = M2; out[4] = R; return 0; }
+void bilinear_forward_f32(const float* x, const float* g, const float* bias, float* y, int64_t N, int64_t C,
+                          int64_t H, int64_t W, int64_t K, int64_t Ho, int64_t Wo, int64_t top, int64_t left,
+                          int64_t th, int64_t tw, int threads) {
+  forward<float>(x, g, bias, y, N, C, H, W, K, Ho, Wo, top, left, th, tw, threads);
+}
+void bilinear_forward_f64(const double* x, const double* g, const double* bias, double* y, int64_t N,
+                          int64_t C, int64_t H, int64_t W, int64_t K, int64_t Ho, int64_t Wo, int64_t top,
+                          int64_t left, int64_t th, int64_t tw, int threads) {
+  forward<double>(x, g, bias, y, N, C, H, W, K, Ho, Wo, top, left, th, tw, threads);
+}
 }
 """
 
-_lock = threading.Lock()
-_module = None
-_error = None
+
+def kernel_source(transforms: TileTransforms) -> str:
+    """The C++ source of the fused kernel for these transforms (deterministic).
+
+    Examples
+    --------
+    >>> from discovery.winograd.cooktoom import best_known
+    >>> src = kernel_source(TileTransforms.from_scheme(best_known((4, 4), (3, 3))))
+    >>> "constexpr int A1 = 6, A2 = 6, M1 = 4, M2 = 4, R = 36;" in src
+    True
+    """
+    tr = transforms
+    indent = " " * 6
+    spec = f"F({tr.m[0]}x{tr.m[1]},{tr.r[0]}x{tr.r[1]})"
+    values = {
+        "@VERSION@": str(KERNEL_VERSION), "@SPEC@": spec, "@RANK@": str(tr.rank),
+        "@FORM@": "separable" if tr.separable else "dense",
+        "@A1@": str(tr.tile[0]), "@A2@": str(tr.tile[1]), "@M1@": str(tr.m[0]), "@M2@": str(tr.m[1]),
+        "@DATA@": "\n".join(indent + line for line in _data_body(tr)),
+        "@OUTPUT@": "\n".join(indent + line for line in _output_body(tr)),
+    }
+    src = _TEMPLATE
+    for key, value in values.items():
+        src = src.replace(key, value)
+    return src
 
 
-def load():
-    """Compile (first time) and return the extension module; raises on failure."""
-    global _module, _error
-    with _lock:
-        if _module is None and _error is None:
-            try:
-                from torch.utils.cpp_extension import load_inline
-
-                _module = load_inline(
-                    name="bilinear_winograd_cpu_v10",
-                    cpp_sources=[_SOURCE],
-                    functions=["data_transform", "output_transform", "winograd_forward", "winograd_fused"],
-                    extra_cflags=["-O3", "-march=native", "-fopenmp"],
-                    extra_ldflags=["-fopenmp"],
-                    verbose=False,
-                )
-            except Exception as exc:  # no compiler, no ninja, ...
-                _error = exc
-        if _module is None:
-            raise RuntimeError(f"the fused Winograd kernels could not be built: {_error}")
-        return _module
+# ---------------------------------------------------------------- building
+def compiler() -> Optional[str]:
+    """The C++ compiler used (``$CXX``, default ``g++``), or None when there is none."""
+    name = os.environ.get("CXX", "g++")
+    return shutil.which(name)
 
 
-def available() -> bool:
-    """Whether the kernels are built or can be built here (builds them)."""
+def cache_dir() -> Path:
+    """``$BILINEAR_KERNEL_CACHE``, else ``~/.cache/bilinear-discovery/kernels``."""
+    env = os.environ.get("BILINEAR_KERNEL_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "bilinear-discovery" / "kernels"
+
+
+def _cpu_identity() -> str:
+    """The CPU's feature flags and model (what ``-march=native`` code depends on)."""
     try:
-        load()
-    except RuntimeError:
-        return False
-    return True
+        text = Path("/proc/cpuinfo").read_text(errors="replace")
+    except OSError:
+        return platform.machine() + platform.processor()
+    flags = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("flags")), "")
+    model = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")), "")
+    return f"{platform.machine()}|{model}|{' '.join(sorted(flags.split()))}"
 
 
-def data_transform(x, bt1, bt2, m1: int, m2: int, top: int, left: int, th: int, tw: int, out=None):
-    """``D`` (R, C, P) of the padded input's tiles (written into ``out`` if given)."""
-    x = x.contiguous()
-    if out is None:
-        out = torch.empty((bt1.shape[0] * bt2.shape[0], x.shape[1], x.shape[0] * th * tw),
-                          dtype=x.dtype, device=x.device)
-    load().data_transform(x, bt1.contiguous(), bt2.contiguous(), m1, m2, top, left, th, tw, out)
-    return out
+_compiler_ids: dict = {}
 
 
-def output_transform(mm, at1, at2, bias, n: int, ho: int, wo: int, th: int, tw: int, out=None):
-    """The output ``(N, K, Ho, Wo)`` from ``M`` (R, K, P), plus ``bias`` (into ``out`` if given)."""
-    if out is None:
-        out = torch.empty((n, mm.shape[1], ho, wo), dtype=mm.dtype, device=mm.device)
-    load().output_transform(mm.contiguous(), at1.contiguous(), at2.contiguous(), bias, out, th, tw)
-    return out
+def _compiler_identity(cxx: str) -> str:
+    if cxx not in _compiler_ids:
+        try:
+            out = subprocess.run([cxx, "--version"], capture_output=True, text=True, timeout=60)
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise KernelError(f"the C++ compiler {cxx!r} does not run: {exc}") from None
+        if out.returncode != 0:
+            raise KernelError(f"the C++ compiler {cxx!r} does not run ({out.stderr.strip()[:200]})")
+        _compiler_ids[cxx] = out.stdout.splitlines()[0] if out.stdout else cxx
+    return _compiler_ids[cxx]
 
 
-def winograd_forward(x, g, bt1, bt2, at1, at2, bias, out, top: int, left: int, th: int, tw: int):
-    """The whole layer into ``out`` (N, K, Ho, Wo), one image per task.
+def _key(source: str, cxx: str) -> str:
+    payload = "\n".join([source, cxx, _compiler_identity(cxx), " ".join(_FLAGS), _cpu_identity(),
+                         torch.__version__, str(KERNEL_VERSION)])
+    return hashlib.sha256(payload.encode()).hexdigest()[:24]
 
-    ``g`` is the transformed filter ``(R, K, C)``; the other arguments as for
-    :func:`data_transform` and :func:`output_transform`.
+
+class FusedKernel:
+    """A compiled fused kernel for one scheme's transforms.
+
+    Call :meth:`forward`; build with :func:`build`.
     """
-    load().winograd_forward(x.contiguous(), g, bt1.contiguous(), bt2.contiguous(), at1.contiguous(),
-                            at2.contiguous(), bias, out, top, left, th, tw)
-    return out
+
+    def __init__(self, transforms: TileTransforms, path: Path):
+        self.transforms = transforms
+        self.path = path
+        try:
+            lib = ctypes.CDLL(str(path))
+        except OSError as exc:
+            raise KernelError(f"cannot load the fused kernel {path}: {exc}") from None
+        shape = (ctypes.c_int * 5)()
+        lib.bilinear_kernel_shape(shape)
+        a1, a2 = transforms.tile
+        if (lib.bilinear_kernel_version() != KERNEL_VERSION
+                or list(shape) != [a1, a2, transforms.m[0], transforms.m[1], transforms.rank]):
+            raise KernelError(f"the cached kernel {path} does not match its scheme; delete {path.parent}")
+        args = [ctypes.c_void_p] * 4 + [ctypes.c_int64] * 11 + [ctypes.c_int]
+        for fn in (lib.bilinear_forward_f32, lib.bilinear_forward_f64):
+            fn.argtypes = args
+            fn.restype = None
+        self._lib = lib
+
+    def __reduce__(self):  # copies and pickles rebuild from the cache (a ctypes library cannot be pickled)
+        return (build, (self.transforms,))
+
+    def forward(self, x: torch.Tensor, g: torch.Tensor, bias: Optional[torch.Tensor], out: torch.Tensor,
+                top: int, left: int, th: int, tw: int) -> torch.Tensor:
+        """The layer into ``out`` ``(N, K, Ho, Wo)``.
+
+        ``x`` is ``(N, C, H, W)``; ``g`` the filter transform ``(R, C, K)``;
+        ``top``/``left`` the padding; ``th``/``tw`` the tile rows/columns.
+        float32 or float64, CPU, contiguous (channel counts are padded to
+        the vector width here when they do not divide it).
+
+        Raises
+        ------
+        KernelError
+            For tensors the kernel cannot take (dtype, device, shapes).
+        """
+        if x.dtype not in (torch.float32, torch.float64) or x.device.type != "cpu":
+            raise KernelError(f"the fused kernel runs float32/float64 on the CPU, got {x.dtype} on {x.device}")
+        if not (g.dtype == out.dtype == x.dtype and (bias is None or bias.dtype == x.dtype)):
+            raise KernelError("the fused kernel needs x, g, bias and out of one dtype")
+        n, c, h, w = x.shape
+        k, ho, wo = out.shape[1], out.shape[2], out.shape[3]
+        if g.shape != (self.transforms.rank, c, k) or out.shape[0] != n:
+            raise KernelError(f"the fused kernel got g {tuple(g.shape)} and out {tuple(out.shape)} for x "
+                              f"{tuple(x.shape)}: expected g ({self.transforms.rank}, {c}, K)")
+        lanes = 16 if x.dtype == torch.float32 else 8
+        cp, kp = -(-c // lanes) * lanes, -(-k // lanes) * lanes
+        x = x.contiguous()
+        if cp != c:
+            x = torch.nn.functional.pad(x, [0, 0, 0, 0, 0, cp - c])
+        gp = g.contiguous()
+        if (cp, kp) != (c, k):
+            gp = torch.nn.functional.pad(gp, [0, kp - k, 0, cp - c])
+        bp = None if bias is None else bias.contiguous()
+        if bp is not None and kp != k:
+            bp = torch.nn.functional.pad(bp, [0, kp - k])
+        target = out if (kp == k and out.is_contiguous()) else torch.empty((n, kp, ho, wo), dtype=x.dtype)
+        fn = self._lib.bilinear_forward_f32 if x.dtype == torch.float32 else self._lib.bilinear_forward_f64
+        fn(x.data_ptr(), gp.data_ptr(), None if bp is None else bp.data_ptr(), target.data_ptr(),
+           n, cp, h, w, kp, ho, wo, top, left, th, tw, torch.get_num_threads())
+        if target is not out:
+            out.copy_(target[:, :k])
+        return out
 
 
-def winograd_fused(x, g, bt1, bt2, at1, at2, bias, out, top: int, left: int, th: int, tw: int) -> bool:
-    """The whole layer into ``out`` by the fused float32 kernel; ``False`` where it does not apply.
+_lock = threading.Lock()
+_kernels: dict = {}
 
-    It applies to float32 with channel counts divisible by 16 and square
-    F(4x4, 3x3)- or F(2x2, 3x3)-sized nested transforms.  ``g`` is the
-    transformed filter ``(R, C, K)``; the other arguments as for
-    :func:`winograd_forward`.  One task per (image, row of tiles), so that the
-    transformed tiles and products stay in the core's cache.
+
+def build(transforms: TileTransforms) -> FusedKernel:
+    """The compiled kernel for ``transforms`` (built on first use, then cached on disk and in memory).
+
+    Raises
+    ------
+    KernelError
+        No compiler, a failed build, a binary that does not load.  Nothing
+        is remembered about a failure: the next call tries again.
     """
-    return load().winograd_fused(x.contiguous(), g.contiguous(), bt1, bt2, at1, at2, bias, out,
-                                 top, left, th, tw)
+    if not isinstance(transforms, TileTransforms):
+        raise InvalidInputError(f"build needs TileTransforms, got {type(transforms).__name__}")
+    source = kernel_source(transforms)
+    cxx = compiler()
+    if cxx is None:
+        raise KernelError(f"no C++ compiler ({os.environ.get('CXX', 'g++')!r} not found; set CXX)")
+    with _lock:
+        key = _key(source, cxx)
+        if key in _kernels:
+            return _kernels[key]
+        folder = cache_dir() / key
+        lib = folder / "kernel.so"
+        if not lib.is_file():
+            _compile(source, cxx, folder, lib)
+        kernel = FusedKernel(transforms, lib)
+        _kernels[key] = kernel
+        return kernel
+
+
+def _compile(source: str, cxx: str, folder: Path, lib: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise KernelError(f"cannot create the kernel cache {folder}: {exc}") from None
+    (folder / "kernel.cpp").write_text(source)
+    fd, tmp = tempfile.mkstemp(prefix=".kernel.", suffix=".so", dir=folder)
+    os.close(fd)
+    try:
+        try:
+            res = subprocess.run([cxx, *_FLAGS, "-o", tmp, str(folder / "kernel.cpp")], capture_output=True,
+                                 text=True, timeout=600)
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise KernelError(f"the C++ compiler {cxx!r} failed to run: {exc}") from None
+        if res.returncode != 0:
+            first = (res.stderr.strip().splitlines() or ["(no message)"])[0]
+            raise KernelError(f"building the fused kernel failed ({cxx}): {first[:300]}")
+        os.replace(tmp, lib)  # atomic: concurrent builders never see a partial library
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)

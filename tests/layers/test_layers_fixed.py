@@ -287,46 +287,6 @@ def test_torch_export_fixed_layers():
         assert _rel(ep.module()(x), conv(x)) < 1e-5
 
 
-@pytest.mark.slow  # compiles the C++ kernels on first use (about a minute)
-@pytest.mark.parametrize("name", ["F2x2_3x3", "F4x4_3x3", "F3x2_3x3"])
-@pytest.mark.parametrize("padding", [0, 1, (2, 0)])
-def test_winograd_conv_cpp_backend_equals_conv2d(name, padding):
-    conv = torch.nn.Conv2d(3, 5, 3, padding=padding, dtype=F64)
-    fast = WinogradConv2d.from_conv2d(conv, CONV_SCHEMES[name](), backend="cpp")
-    for shape in [(2, 3, 9, 7), (1, 3, 13, 16), (3, 6, 5)]:
-        x = torch.randn(*shape, dtype=F64)
-        with torch.no_grad():
-            assert _rel(fast(x), conv(x)) < 1e-12
-            assert _rel(fast(x.float()).double(), conv(x)) < 1e-5
-
-
-@pytest.mark.slow  # compiles the C++ kernels on first use (about a minute)
-@pytest.mark.parametrize("name", ["F2x2_3x3", "F4x4_3x3"])
-@pytest.mark.parametrize("padding", [0, 1, (2, 0)])
-@pytest.mark.parametrize("bias", [True, False])
-def test_winograd_conv_cpp_fused_float32_path_equals_conv2d(name, padding, bias):
-    # channels divisible by 16 and float32 take the fused cache-blocked kernel
-    from discovery.layers import winograd_kernel
-
-    conv = torch.nn.Conv2d(32, 80, 3, padding=padding, bias=bias)
-    fast = WinogradConv2d.from_conv2d(conv, CONV_SCHEMES[name](), backend="cpp")
-    for shape in [(2, 32, 13, 17), (1, 32, 8, 8), (32, 11, 6)]:
-        x = torch.randn(*shape)
-        with torch.no_grad():
-            ref = F.conv2d(x.double(), conv.weight.double(), None if conv.bias is None else conv.bias.double(),
-                           padding=padding)
-            assert _rel(fast(x).double(), ref) < 1e-5
-    # where it does not apply (float64, channels not divisible by 16) it declines and leaves the old path
-    g, bt, at = fast.weight_transformed, fast.data_t, fast.out_t
-    x, y = torch.randn(1, 32, 8, 8, dtype=F64), torch.empty(1, 80, 8, 8, dtype=F64)
-    assert not winograd_kernel.winograd_fused(x, g.double(), bt, bt, at, at, None, y, 1, 1, 2, 2)
-    x, y = torch.randn(1, 8, 8, 8), torch.empty(1, 80, 8, 8)
-    assert not winograd_kernel.winograd_fused(x, g[:, :8], bt.float(), bt.float(), at.float(), at.float(),
-                                              None, y, 1, 1, 2, 2)
-
-
-def test_winograd_conv_cpp_backend_needs_nested_scheme():
+def test_winograd_conv_unknown_backend():
     with pytest.raises(InvalidInputError, match="backend"):
         WinogradConv2d(3, 4, 3, backend="cuda", scheme=best_known((2, 2), (3, 3)))
-    with pytest.raises(InvalidInputError, match="separable"):
-        WinogradConv2d(3, 4, (3, 2), backend="cpp", scheme=standard_scheme(correlation2d((2, 3), (3, 2))))
