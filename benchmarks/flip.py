@@ -53,39 +53,35 @@ def load() -> str:
 # ------------------------------------------------------------------- speed
 def first_scheme_times(field: str, seeds: int) -> tuple[list, list, list]:
     from discovery.core.problems import matmul
-    from discovery.engines.flip import run
+    from discovery.engines.flip import drain, walk
 
     walls, cpus, flips = [], [], []
     for seed in range(seeds):
-        c0 = time.process_time()
-        res = run(matmul(3, 3, 3), 23, field=field, seed=seed, walks=1, threads=1, time_limit=120)
-        cpu = time.process_time() - c0
-        if res.found:
-            walls.append(res.first_exact_seconds)
-            # the CPU time of the search: the run's CPU time less its setup (tiny)
-            cpus.append(min(cpu, res.options["cpu_seconds"]))
-        flips.append(res.options["flips"])
+        found, st = drain(walk(matmul(3, 3, 3), 23, field=field, seed=seed, walks=1, threads=1, time_limit=120))
+        if found:
+            walls.append(st["first_exact_seconds"])
+            cpus.append(st["cpu_seconds"])
+        flips.append(st["flips"])
     return walls, cpus, flips
 
 
 def rate(shape, field: str, threads: int, seconds: float, walks: int | None = None) -> tuple[float, float]:
     """Flips per second (wall, CPU) of a run that cannot finish (target rank 1)."""
     from discovery.core.problems import matmul
-    from discovery.engines.flip import run
+    from discovery.engines.flip import drain, walk
 
-    res = run(matmul(*shape), 1, field=field, seed=1, walks=walks or threads, threads=threads,
-              time_limit=seconds, chunk=200_000)
-    st = res.options
+    _, st = drain(walk(matmul(*shape), 1, field=field, seed=1, walks=walks or threads, threads=threads,
+                       time_limit=seconds, chunk=200_000))
     return st["flips"] / st["kernel_seconds"], st["flips"] / st["cpu_seconds"]
 
 
 def speed(args) -> None:
-    from discovery.engines.flip import ensure_compiled, run
     from discovery.core.problems import matmul
+    from discovery.engines.flip import drain, ensure_compiled, walk
 
     t = time.perf_counter()
     mode = ensure_compiled()
-    run(matmul(2, 2, 2), 7, walks=2, threads=2, max_steps=1000)  # warm the threads up
+    drain(walk(matmul(2, 2, 2), 7, walks=2, threads=2, max_steps=1000))  # warm the threads up
     print(f"kernel: {mode} (compiled or loaded from cache in {time.perf_counter() - t:.1f} s)\n")
     print("| task | goal | measured | machine |")
     print("|---|---|---|---|")
@@ -132,7 +128,7 @@ def records(args) -> None:
         target = known[spec] if args.target is None else args.target
         problem = matmul(k, m, n)
         gen = walk(problem, target, field=args.field, seed=args.seed, threads=args.threads, walks=args.walks,
-                   start=args.start, time_limit=60 * args.minutes, max_schemes=args.max_schemes,
+                   start=args.start, time_limit=60 * args.minutes, stop_after=args.max_schemes,
                    pool=args.pool, path_length=args.path_length, lift=args.lift or None)
         saved, first = [], None
         while True:
