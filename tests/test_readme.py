@@ -1,12 +1,13 @@
-"""README.md's Python examples run as written."""
+"""README.md's and docs/benchmarks.md's Python examples run as written."""
 
 import re
 from pathlib import Path
 
 import pytest
 
-README = Path(__file__).resolve().parents[1] / "README.md"
-BLOCKS = re.findall(r"^```python\n(.*?)^```", README.read_text(), flags=re.S | re.M)
+ROOT = Path(__file__).resolve().parents[1]
+BLOCKS = [block for name in ("README.md", "docs/benchmarks.md")
+          for block in re.findall(r"^```python\n(.*?)^```", (ROOT / name).read_text(), flags=re.S | re.M)]
 
 
 def test_readme_has_examples():
@@ -17,4 +18,4 @@ def test_readme_has_examples():
 def test_readme_example_runs(index, tmp_path, monkeypatch):
     monkeypatch.setenv("BILINEAR_RESULTS", str(tmp_path / "results"))
     monkeypatch.chdir(tmp_path)
-    exec(compile(BLOCKS[index], f"README.md python block {index + 1}", "exec"), {"__name__": "readme"})
+    exec(compile(BLOCKS[index], f"python block {index + 1}", "exec"), {"__name__": "readme"})
