@@ -9,6 +9,16 @@ each); seconds per restart is a batch's wall time divided by its size.
     .venv/bin/python benchmarks/search.py                  # all rows (~4 min on 2 idle cores)
     .venv/bin/python benchmarks/search.py --only 2x2x2     # rows whose problem matches
     .venv/bin/python benchmarks/search.py --plot success.png --json rows.json
+    .venv/bin/python benchmarks/search.py --route              # spn + CP-SAT refinement rows (~1 h)
+    .venv/bin/python benchmarks/search.py --route --only 3x3x3
+
+``--route`` measures the StrassenNets route as one pipeline (gradient
+restarts whose near misses CP-SAT refinement finishes, overlapping with the
+next batch; issue 13) through :func:`discovery.search.search`: per row the
+restarts run, how many were exact after rounding, exact after refinement and
+still wrong, the first exact scheme's time, the wall time and wall seconds
+per exact scheme; convolution rows name the Cook-Toom points of the scheme
+found (:func:`discovery.winograd.cooktoom.identify`).
 
 The ``ste`` rows are the paper's recipe (full-precision pre-training, then a
 ternary forward pass with Li et al.'s threshold and straight-through
@@ -48,6 +58,77 @@ ROWS = [
     ("F(2,3)", 4, "dyadic", "tensor", "ste", 128, 32, {}),
     ("F(2,3)", 4, "dyadic", "tensor", "anneal", 128, 32, {}),
 ]
+
+#: The rational set that holds F(4,3) rank 6 (the Cook-Toom algorithm at 0, 1, -1, 2, -2, inf with
+#: its products rescaled): the numerator 5 is unavoidable, so the named set ``rational`` (|p| <= 2)
+#: cannot express any rank-6 F(4,3) scheme at these points.
+F43_SET = "0,1,-1,2,-2,4,-4,5,-5,1/2,-1/2,1/3,-1/3,2/3,-2/3,1/4,-1/4,5/4,-5/4,1/5,-1/5"
+
+# (problem, rank, engine, coefficients, restarts, batch, time limit s, extra options)
+ROUTE_ROWS = [
+    ("2x3x3", 15, "spn", "ternary", 128, 32, 600, {}),
+    ("3x3x3", 23, "spn", "ternary", 64, 32, 600, {}),
+    ("F(2,3)", 4, "spn", "rational", 64, 32, 60, {}),
+    ("F(4,3)", 6, "spn", F43_SET, 256, 64, 60, {"steps": 8000}),
+    ("F(2x2,3x3)", 16, "spn", "dyadic", 64, 16, 600, {}),
+    ("2x2x4", 14, "spn", "ternary", 64, 32, 600, {}),
+    ("2x3x4", 20, "spn", "ternary", 64, 32, 600, {}),
+    ("2x4x4", 26, "spn", "ternary", 32, 16, 600, {}),
+    ("3x3x4", 29, "spn", "ternary", 32, 16, 600, {}),
+    ("3x4x4", 38, "spn", "ternary", 32, 16, 600, {}),
+    ("3x3x3", 23, "lm", "ternary", None, None, 600, {}),
+]
+
+
+def measure_route(spec, rank, engine, coefficients, restarts, batch, time_limit, extra, seed=0):
+    from discovery.search import search
+    from discovery.core.problems import Correlation
+
+    problem = parse_problem(spec)
+    options = {"coefficients": coefficients, **extra}
+    if engine == "spn":
+        options.update(restarts=restarts, batch=batch)
+    t0 = time.perf_counter()
+    result = search(problem, rank, engine, options=options, seed=seed, time_limit=time_limit,
+                    max_schemes=10 ** 6 if engine == "spn" else None)
+    wall = time.perf_counter() - t0
+    st = result.stats
+    done = result.restarts
+    rounded = st.get("exact_rounded", 0)
+    refined = st.get("exact_refined", 0)
+    if engine == "lm":  # lm's tally: restarts and refined near misses
+        refined = sum(1 for s in result.schemes if s.meta.get("provenance", {}).get("refined"))
+        rounded = result.exact - refined
+    exact = rounded + refined
+    points = None
+    if result.schemes and isinstance(problem, Correlation):
+        from discovery.winograd.cooktoom import identify
+
+        points = identify(result.schemes[0]).get("points")
+    label = coefficients if len(coefficients) < 20 else f"{len(coefficients.split(','))} rationals"
+    return {
+        "problem": spec, "rank": rank, "engine": engine, "coefficients": label, "restarts": done,
+        "exact_rounded": rounded, "exact_refined": refined, "wrong": done - exact,
+        "rate": exact / done if done else 0.0, "distinct": len(result.schemes),
+        "first_exact_s": result.first_exact_seconds, "wall_s": wall,
+        "s_per_exact": wall / exact if exact else None, "time_limit": time_limit,
+        "time_limit_hit": bool(st.get("time_limit_hit")), "points": points,
+    }
+
+
+def format_route(r) -> str:
+    first = f"{r['first_exact_s']:.1f}" if r["first_exact_s"] is not None else "-"
+    per = f"{r['s_per_exact']:.1f}" if r["s_per_exact"] is not None else "-"
+    pts = ", ".join(r["points"]) if r["points"] else "-"
+    return (f"| {r['problem']} | {r['rank']} | {r['engine']} | {r['coefficients']} | {r['restarts']} | "
+            f"{r['exact_rounded']} | {r['exact_refined']} | {r['wrong']} | {100 * r['rate']:.0f}% | "
+            f"{r['distinct']} | {first} | {r['wall_s']:.1f} | {per} | {pts} |")
+
+
+ROUTE_HEADER = ("| problem | rank | engine | coefficients | restarts | exact rounded | exact refined | wrong | "
+                "exact rate | distinct | first exact (s) | wall (s) | wall s / exact | points |\n"
+                "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+
 
 def measure(spec, rank, coefficients, loss, label, restarts, batch, extra, seed=0, time_limit=None):
     problem = parse_problem(spec)
@@ -98,8 +179,22 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     ap.add_argument("--plot", help="write a success-rate bar plot to this file")
     ap.add_argument("--json", help="write the rows as JSON to this file")
+    ap.add_argument("--route", action="store_true", help="the spn + refinement (and lm + refinement) rows")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
+    if args.route:
+        print(f"spn + CP-SAT refinement route, seed {args.seed}, torch {torch.__version__}", flush=True)
+        print(ROUTE_HEADER, flush=True)
+        measured = []
+        for row in ROUTE_ROWS:
+            if args.only and args.only not in row[0]:
+                continue
+            r = measure_route(*row, seed=args.seed)
+            measured.append(r)
+            print(format_route(r), flush=True)
+            if args.json:  # after every row: a long run interrupted keeps what it measured
+                Path(args.json).write_text(json.dumps(measured, indent=2) + "\n")
+        return 0
     rows = [r for r in ROWS if not args.only or args.only in r[0]]
     print(f"spn engine benchmark, seed {args.seed}, torch {torch.__version__}, {args.threads} thread(s), "
           f"device {'cuda' if torch.cuda.is_available() else 'cpu'}")

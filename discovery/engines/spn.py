@@ -513,8 +513,16 @@ def run(problem: Problem, rank: int, options: SPNOptions, *, seed: int = 0, time
         torch.set_num_threads(previous)
 
 
-def _refine_near_miss(near: NearMiss, domain, seconds: float, seed: int):
-    """One refinement (run in a worker thread; CP-SAT releases the GIL)."""
+def _refine_near_miss(near: NearMiss, domain, seconds: float, seed: int, deadline: Optional[float]):
+    """One refinement (run in a worker thread; CP-SAT releases the GIL).
+
+    The slice is cut to what is left of the run's time limit when the
+    refinement *starts* (it may have waited in the queue), and a refinement
+    that would start after the deadline is skipped (``None``)."""
+    if deadline is not None:
+        seconds = min(seconds, deadline - time.monotonic())
+        if seconds < 0.1:
+            return None
     return refine(near.scheme, domain=domain, time_limit=seconds, seed=seed, approx=near.approx, workers=1)
 
 
@@ -571,7 +579,7 @@ def _run(problem: Problem, rank: int, o: SPNOptions, seed: int, time_limit, call
                 got = future.result()
             except InvalidInputError:
                 continue
-            if got.exact:
+            if got is not None and got.exact:
                 counts["exact_refined"] += 1
                 yield Candidate(got.scheme, time.monotonic() - start,
                                 {"restart": index, "steps": steps, "refined": True, "wrong_before": near.wrong})
@@ -618,11 +626,10 @@ def _run(problem: Problem, rank: int, o: SPNOptions, seed: int, time_limit, call
             for near in items:
                 if pool is None or not isinstance(near, NearMiss) or near.wrong > o.refine_wrong:
                     continue
-                left = None if time_limit is None else time_limit - (time.monotonic() - start)
-                if left is None or left > 0.1:
-                    budget = o.refine_seconds if left is None else min(o.refine_seconds, left)
+                if deadline.at is None or deadline.at - time.monotonic() > 0.1:
                     index = near.info["restart"]
-                    refining[pool.submit(_refine_near_miss, near, domain, budget, seed + index)] = (near, index)
+                    refining[pool.submit(_refine_near_miss, near, domain, o.refine_seconds, seed + index,
+                                         deadline.at)] = (near, index)
             yield from finished(wait=False)
             emit(ProgressEvent(NAME, done, restarts, counts["exact_rounded"] + counts["exact_refined"],
                                None if best_loss == math.inf else best_loss,

@@ -52,6 +52,28 @@ def test_no_refine_keeps_the_near_miss(monkeypatch):
     assert res.stats["exact_refined"] == 0 and res.stats["wrong"] == 2
 
 
+def test_queued_refinements_keep_to_the_time_limit(monkeypatch):
+    """Near misses queued behind each other get what is left of the run's limit, not a full slice each."""
+    import time
+
+    from solvers import refine as refine_module
+
+    _planted(monkeypatch)
+    calls = []
+
+    def slow_refine(scheme, *, time_limit, **kw):
+        calls.append(time_limit)
+        time.sleep(time_limit)
+        return refine_module.RefineResult("not_found", scheme, wrong_before=1)
+
+    monkeypatch.setattr(spn, "refine", slow_refine)
+    t0 = time.monotonic()
+    res = search(M222, 7, "spn", restarts=8, batch=8, seed=0, refine_seconds=2.0, time_limit=3.0)
+    assert time.monotonic() - t0 < 5.5  # 8 slices of 2 s would take 16 s
+    assert calls and sum(calls) <= 3.0 + 1e-6
+    assert res.stats["wrong"] == 8 and res.stats["exact_refined"] == 0
+
+
 def test_the_three_counts_add_up_to_the_restarts(tmp_path, capsys):
     report = tmp_path / "r.json"
     code = main(["search", "2x2x2", "--rank", "7", "--restarts", "6", "--steps", "600", "--seed", "1", "-q",
