@@ -42,6 +42,7 @@ from discovery.engines.base import (
     SearchResult,
     Tally,
 )
+from discovery.engines import registry as _registry
 from discovery.engines.registry import ENGINES as _ENGINES
 from discovery.io import catalog
 from discovery.search import auto
@@ -65,10 +66,7 @@ def get_engine(name: str) -> Engine:
     >>> get_engine("flip").name
     'flip'
     """
-    try:
-        return ENGINES[name]
-    except (KeyError, TypeError):
-        raise InvalidInputError(f"unknown engine {name!r}: expected one of {', '.join(ENGINES)}") from None
+    return _registry.lookup(ENGINES, name)
 
 
 def search(
