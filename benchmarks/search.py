@@ -67,10 +67,12 @@ F43_SET = "0,1,-1,2,-2,4,-4,5,-5,1/2,-1/2,1/3,-1/3,2/3,-2/3,1/4,-1/4,5/4,-5/4,1/
 # (problem, rank, engine, coefficients, restarts, batch, time limit s, extra options)
 ROUTE_ROWS = [
     ("2x3x3", 15, "spn", "ternary", 128, 32, 600, {}),
+    ("2x3x3", 15, "spn", "ternary", 128, 32, 300, {"repair": "none"}),
     ("3x3x3", 23, "spn", "ternary", 64, 32, 600, {}),
+    ("3x3x3", 23, "spn", "ternary", 64, 32, 300, {"repair": "none"}),
     ("F(2,3)", 4, "spn", "rational", 64, 32, 60, {}),
     ("F(4,3)", 6, "spn", F43_SET, 256, 64, 60, {"steps": 8000}),
-    ("F(2x2,3x3)", 16, "spn", "dyadic", 64, 16, 600, {}),
+    ("F(2x2,3x3)", 16, "spn", "dyadic", 64, 16, 300, {}),
     ("2x2x4", 14, "spn", "ternary", 64, 32, 600, {}),
     ("2x3x4", 20, "spn", "ternary", 64, 32, 600, {}),
     ("2x4x4", 26, "spn", "ternary", 32, 16, 600, {}),
@@ -106,6 +108,8 @@ def measure_route(spec, rank, engine, coefficients, restarts, batch, time_limit,
 
         points = identify(result.schemes[0]).get("points")
     label = coefficients if len(coefficients) < 20 else f"{len(coefficients.split(','))} rationals"
+    if engine == "spn":
+        label += ", CP-SAT only" if extra.get("repair") == "none" else ", CP-SAT + flip repair"
     return {
         "problem": spec, "rank": rank, "engine": engine, "coefficients": label, "restarts": done,
         "exact_rounded": rounded, "exact_refined": refined, "wrong": done - exact,

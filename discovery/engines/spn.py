@@ -63,6 +63,7 @@ restarts=1``) reproduces what it did inside a batch.
 from __future__ import annotations
 
 import math
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -78,6 +79,7 @@ from discovery.core.problems import Problem
 from discovery.core.progress import ProgressCallback, ProgressEvent
 from discovery.core.scheme import Scheme
 from solvers.refine import refine
+from discovery.engines.flip.repair import repair as flip_repair
 from discovery.engines.base import (
     Candidate,
     Engine,
@@ -95,6 +97,7 @@ __all__ = ["ENGINE", "SPNOptions", "run", "LOSSES", "QUANTIZERS", "Config"]
 NAME = "spn"
 LOSSES = ("tensor", "samples")
 QUANTIZERS = ("ste", "anneal", "stochastic")
+REPAIRS = ("flip", "none")
 
 #: Fractions of the step budget per phase: pre-training, sparsity, quantization, polish.
 _SCHEDULE = {
@@ -471,6 +474,10 @@ class SPNOptions(EngineOptions):
     refine_seconds: float = option(10.0, minimum=0.0, exclusive_minimum=True,
                                    help="time slice of CP-SAT refinement per near miss")
     refine_wrong: int = option(16, minimum=1, help="refine near misses wrong in at most this many entries")
+    repair: str = option("flip", choices=REPAIRS,
+                         help="what finishes a near miss CP-SAT does not: flip (one correction term per wrong "
+                              "entry, then flip-graph walks over Z back to the rank, in the rest of the slice; "
+                              "integer sets only) or none (CP-SAT alone)")
 
     def values(self) -> tuple:
         """The coefficient set as sorted Fractions."""
@@ -513,17 +520,29 @@ def run(problem: Problem, rank: int, options: SPNOptions, *, seed: int = 0, time
         torch.set_num_threads(previous)
 
 
-def _refine_near_miss(near: NearMiss, domain, seconds: float, seed: int, deadline: Optional[float]):
-    """One refinement (run in a worker thread; CP-SAT releases the GIL).
+def _refine_near_miss(near: NearMiss, domain, seconds: float, seed: int, deadline: Optional[float],
+                      repair: str, accepts) -> Optional[tuple[Scheme, str]]:
+    """One refinement (run in a worker thread; CP-SAT and the flip kernel release the GIL).
 
+    The flip repair first (it stops at its first find, usually within a
+    second), then CP-SAT's neighbourhood search for the rest of the slice.
     The slice is cut to what is left of the run's time limit when the
-    refinement *starts* (it may have waited in the queue), and a refinement
-    that would start after the deadline is skipped (``None``)."""
+    refinement *starts* (it may have waited in the queue).  Returns
+    ``(scheme, method)`` or None."""
+    t0 = time.monotonic()
     if deadline is not None:
-        seconds = min(seconds, deadline - time.monotonic())
-        if seconds < 0.1:
-            return None
-    return refine(near.scheme, domain=domain, time_limit=seconds, seed=seed, approx=near.approx, workers=1)
+        seconds = min(seconds, deadline - t0)
+    if repair == "flip" and near.scheme.field == "Z" and seconds >= 0.1:
+        found = flip_repair(near.scheme, near.scheme.rank, seconds=seconds / 2, seed=seed,
+                            accepts=lambda s: accepts(s) is None)
+        if found is not None:
+            return found, "flip"
+    left = seconds - (time.monotonic() - t0)
+    if left >= 0.1:
+        got = refine(near.scheme, domain=domain, time_limit=left, seed=seed, approx=near.approx, workers=1)
+        if got.exact:
+            return got.scheme, "cpsat"
+    return None
 
 
 def _run(problem: Problem, rank: int, o: SPNOptions, seed: int, time_limit, callback) -> Iterator:
@@ -554,9 +573,10 @@ def _run(problem: Problem, rank: int, o: SPNOptions, seed: int, time_limit, call
     emit = callback or (lambda event: None)
     best_loss = math.inf
     # what became of every restart: exact after rounding, exact after refinement, or still wrong
-    counts = {"exact_rounded": 0, "exact_refined": 0}
+    counts = {"exact_rounded": 0, "exact_refined": 0, "refined_cpsat": 0, "refined_flip": 0}
     refining: dict = {}  # future -> (near miss, restart index)
-    pool = ThreadPoolExecutor(max_workers=1) if o.refine else None
+    # one refinement beside the batch's torch thread, more on a machine with more cores
+    pool = ThreadPoolExecutor(max_workers=max(1, (os.cpu_count() or 2) - 1)) if o.refine else None
 
     def tally(done: int) -> Tally:
         stats = {"device": str(dev), "steps": steps, "batch": batch, "time_limit_hit": deadline.hit,
@@ -579,10 +599,13 @@ def _run(problem: Problem, rank: int, o: SPNOptions, seed: int, time_limit, call
                 got = future.result()
             except InvalidInputError:
                 continue
-            if got is not None and got.exact:
+            if got is not None:
+                found, method = got
                 counts["exact_refined"] += 1
-                yield Candidate(got.scheme, time.monotonic() - start,
-                                {"restart": index, "steps": steps, "refined": True, "wrong_before": near.wrong})
+                counts[f"refined_{method}"] += 1
+                yield Candidate(found, time.monotonic() - start,
+                                {"restart": index, "steps": steps, "refined": True, "refined_by": method,
+                                 "wrong_before": near.wrong})
 
     done = 0
     emit(ProgressEvent(NAME, 0, restarts, 0, None, "starting"))
@@ -629,7 +652,7 @@ def _run(problem: Problem, rank: int, o: SPNOptions, seed: int, time_limit, call
                 if deadline.at is None or deadline.at - time.monotonic() > 0.1:
                     index = near.info["restart"]
                     refining[pool.submit(_refine_near_miss, near, domain, o.refine_seconds, seed + index,
-                                         deadline.at)] = (near, index)
+                                         deadline.at, o.repair, o.accepts)] = (near, index)
             yield from finished(wait=False)
             emit(ProgressEvent(NAME, done, restarts, counts["exact_rounded"] + counts["exact_refined"],
                                None if best_loss == math.inf else best_loss,
