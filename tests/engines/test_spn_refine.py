@@ -113,3 +113,33 @@ def test_bad_refinement_flags_exit_2_with_one_line(argv, capsys):
         code = exc.code
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "error" in err[0]
+
+
+def test_flip_repair_finishes_what_cpsat_does_not(monkeypatch):
+    from solvers import refine as refine_module
+
+    _planted(monkeypatch)
+    monkeypatch.setattr(spn, "refine", lambda scheme, **kw: refine_module.RefineResult("not_found", scheme))
+    res = search(M222, 7, "spn", restarts=2, batch=2, seed=0, refine_seconds=20)
+    assert res.found and verify_symbolic(res.schemes[0]).ok
+    assert res.schemes[0].meta["provenance"]["refined_by"] == "flip"
+    assert res.stats["refined_flip"] == 2 and res.stats["refined_cpsat"] == 0
+    alone = search(M222, 7, "spn", restarts=2, batch=2, seed=0, refine_seconds=1, repair="none")
+    assert not alone.found and alone.stats["wrong"] == 2
+
+
+def test_complete_adds_one_term_per_wrong_entry():
+    from discovery.engines.flip.repair import complete
+    from verify import verify_exact
+    from verify.exact import wrong_entries
+
+    s = strassen()
+    W = s.W.copy()
+    W[6, 0] = 0  # the last product no longer reaches c11
+    near = s.replace(W=W)
+    wrong = wrong_entries(near)
+    assert wrong >= 1
+    fixed = complete(near)
+    assert fixed.rank == 7 + wrong and verify_exact(fixed).ok
+    with pytest.raises(InvalidInputError):
+        complete(near.replace(field="Q"))
