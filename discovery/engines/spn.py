@@ -53,6 +53,20 @@ Quantizers (how real factors become exact coefficients)
 Each restart's rounded factors are tried twice -- as they are and after the
 term rescaling -- and the better is kept.
 
+Refinement (``refine=True``, the default)
+-----------------------------------------
+A rounded restart wrong in at most ``refine_wrong`` entries goes to a worker
+thread (one per spare core) while the next batch trains.  With
+``repair="flip"`` (default, integer sets) it first gets one rank-one
+correction term per wrong entry -- an exact scheme of rank ``R + w`` -- and
+flip-graph walks over Z bring it back to rank ``R``
+(:func:`discovery.engines.flip.repair.repair`); what is left of the slice
+goes to CP-SAT's neighbourhood search (:func:`solvers.refine.refine`).  The
+restarts stuck at loss 1 are wrong in one entry that needs a change of
+structure, which CP-SAT's neighbourhoods do not reach and a few thousand flips
+do.  The tally counts every restart once: ``exact_rounded``,
+``exact_refined`` (``refined_flip`` + ``refined_cpsat``) or ``wrong``.
+
 Determinism: restart ``i`` of a run with seed ``s`` starts from a generator
 seeded by ``(s, i)`` alone and sees the same operand samples and rounding
 draws whatever the batch it runs in, so the same seed gives the same result
@@ -475,9 +489,9 @@ class SPNOptions(EngineOptions):
                                    help="time slice of CP-SAT refinement per near miss")
     refine_wrong: int = option(16, minimum=1, help="refine near misses wrong in at most this many entries")
     repair: str = option("flip", choices=REPAIRS,
-                         help="what finishes a near miss CP-SAT does not: flip (one correction term per wrong "
-                              "entry, then flip-graph walks over Z back to the rank, in the rest of the slice; "
-                              "integer sets only) or none (CP-SAT alone)")
+                         help="flip: a near miss first gets one correction term per wrong entry and flip-graph "
+                              "walks over Z back to the rank (half the slice; integer sets only), then CP-SAT; "
+                              "none: CP-SAT alone")
 
     def values(self) -> tuple:
         """The coefficient set as sorted Fractions."""
