@@ -66,6 +66,7 @@ F43_SET = "0,1,-1,2,-2,4,-4,5,-5,1/2,-1/2,1/3,-1/3,2/3,-2/3,1/4,-1/4,5/4,-5/4,1/
 
 # (problem, rank, engine, coefficients, restarts, batch, time limit s, extra options)
 ROUTE_ROWS = [
+    ("2x2x2", 7, "spn", "ternary", 128, 16, 300, {"loss": "samples", "quantizer": "ste"}),  # the paper's baseline
     ("2x3x3", 15, "spn", "ternary", 128, 32, 600, {}),
     ("2x3x3", 15, "spn", "ternary", 128, 32, 300, {"repair": "none"}),
     ("3x3x3", 23, "spn", "ternary", 64, 32, 600, {}),
@@ -108,6 +109,8 @@ def measure_route(spec, rank, engine, coefficients, restarts, batch, time_limit,
 
         points = identify(result.schemes[0]).get("points")
     label = coefficients if len(coefficients) < 20 else f"{len(coefficients.split(','))} rationals"
+    if "quantizer" in extra:
+        label += f", {extra['quantizer']} ({extra.get('loss', 'tensor')} loss)"
     if engine == "spn":
         label += ", CP-SAT only" if extra.get("repair") == "none" else ", CP-SAT + flip repair"
     return {
