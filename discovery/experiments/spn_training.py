@@ -7,7 +7,8 @@ c_out``, output tiles ``p x p``) and the classifier by
 :class:`~discovery.layers.spn.SPNLinear` (``r = b * 10``) is trained with the
 paper's schedule -- full-precision pre-training, quantised (ternary
 ``W_b``, ``W_c``) training, then a short ``a~``-only phase -- with knowledge
-distillation from the full-precision model.  Each row reports test accuracy,
+distillation from the full-precision model (the schedule and the training
+loop are shared with the character LSTM, :mod:`discovery.experiments.training`).  Each row reports test accuracy,
 multiplications and additions per image, and model size.
 
 The data ship with scikit-learn (``load_digits``): nothing is downloaded, and
@@ -25,11 +26,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from discovery.layers.costs import model_costs
 from discovery.core.errors import BilinearError, InvalidInputError
-from discovery.layers.spn import SPNConv2d, SPNLinear, distillation_loss, set_phase, spn_modules
-from discovery.core.progress import ProgressCallback, ProgressEvent, null_callback
+from discovery.core.progress import ProgressCallback, null_callback
 from discovery.core.seeds import as_seed
+from discovery.experiments.training import Schedule, StudyProgress, spn_multiplications, train_model
+from discovery.layers.costs import model_costs
+from discovery.layers.spn import SPNConv2d, SPNLinear
 
 __all__ = [
     "DigitsData",
@@ -40,8 +42,7 @@ __all__ = [
     "evaluate",
     "StudyRow",
     "digits_study",
-    "plot_study",
-    "format_study",
+    "rows_as_dicts",
 ]
 
 #: Input shape of one digit image.
@@ -127,39 +128,6 @@ def digits_cnn(budget: Optional[float] = None, p: int = 2, groups: int = 1) -> n
     return nn.Sequential(conv1, nn.ReLU(), conv2, nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), fc)
 
 
-@dataclass(frozen=True)
-class Schedule:
-    """Epochs and optimiser settings of the paper's three phases.
-
-    ``full`` epochs of full-precision pre-training, ``quantized`` epochs with
-    ternary ``W_b``, ``W_c``, then ``a_only`` epochs training only ``a~``
-    (and biases) at a third of the learning rate.  Each phase uses Adam with
-    a cosine learning-rate decay (the paper used SGD with momentum; Adam
-    converges in fewer epochs on this small problem).  ``lam`` and
-    ``temperature`` set the distillation loss.
-    """
-
-    full: int = 30
-    quantized: int = 30
-    a_only: int = 5
-    lr: float = 3e-3
-    batch_size: int = 64
-    lam: float = 0.5
-    temperature: float = 2.0
-
-    def __post_init__(self):
-        for name in ("full", "quantized", "a_only"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise InvalidInputError(f"{name} epochs must be a non-negative integer, got {value!r}")
-        if not self.lr > 0 or self.batch_size < 1:
-            raise InvalidInputError("lr must be positive and batch_size >= 1")
-
-    @property
-    def epochs(self) -> int:
-        return self.full + self.quantized + self.a_only
-
-
 def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     """Accuracy of ``model`` on ``(x, y)``, in percent."""
     was = model.training
@@ -168,73 +136,6 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
         acc = float((model(x).argmax(dim=1) == y).float().mean()) * 100
     model.train(was)
     return acc
-
-
-def _epochs(model, data, epochs, lr, batch_size, generator, teacher_logits, lam, temperature, tick):
-    params = [p for p in model.parameters() if p.requires_grad]
-    if not params or epochs == 0:
-        return
-    opt = torch.optim.Adam(params, lr=lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
-    n = len(data.x_train)
-    for _ in range(epochs):
-        order = torch.randperm(n, generator=generator)
-        for start in range(0, n, batch_size):
-            idx = order[start : start + batch_size]
-            logits = model(data.x_train[idx])
-            teacher = None if teacher_logits is None else teacher_logits[idx]
-            loss = distillation_loss(logits, data.y_train[idx], teacher, lam=lam, temperature=temperature)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-        sched.step()
-        tick(float(loss.detach()))
-
-
-def train_model(
-    model: nn.Module,
-    data: DigitsData,
-    schedule: Schedule = Schedule(),
-    teacher: Optional[nn.Module] = None,
-    seed: int = 0,
-    callback: ProgressCallback = null_callback,
-    label: str = "",
-) -> nn.Module:
-    """Train ``model`` with the paper's schedule (plain training if it has no SPN layers).
-
-    ``data`` is any object with ``x_train`` and ``y_train`` tensors (e.g.
-    :class:`DigitsData`).  Models without SPN layers train for
-    ``schedule.full`` epochs with cross entropy.  SPN models go through :func:`~discovery.layers.spn.set_phase`
-    ``"full"``, ``"quantized"`` and ``"a_only"``, with distillation from
-    ``teacher`` when given.  Progress: one event per epoch.
-    """
-    torch.manual_seed(as_seed(seed))
-    generator = torch.Generator().manual_seed(as_seed(seed))
-    teacher_logits = None
-    if teacher is not None:
-        teacher.eval()
-        with torch.no_grad():
-            teacher_logits = teacher(data.x_train)
-    has_spn = any(True for _ in spn_modules(model))
-    phases = [("full", schedule.full)]
-    if has_spn:
-        phases += [("quantized", schedule.quantized), ("a_only", schedule.a_only)]
-    total = sum(e for _, e in phases)
-    done = [0]
-    model.train()
-    for phase, epochs in phases:
-        if has_spn:
-            set_phase(model, phase)
-
-        def tick(loss, phase=phase):
-            done[0] += 1
-            callback(ProgressEvent("train-spn", done[0], total, best=loss, message=f"{label} {phase}".strip()))
-
-        lr = schedule.lr if phase != "a_only" else schedule.lr / 3
-        _epochs(model, data, epochs, lr, schedule.batch_size, generator, teacher_logits,
-                schedule.lam, schedule.temperature, tick)
-    model.eval()
-    return model
 
 
 @dataclass
@@ -282,16 +183,11 @@ def digits_study(
         digits_cnn(budget, p=p)
     data = load_digits_data(seed)
     rows = []
-    total = schedule.full + len(budgets) * schedule.epochs
-    offset = [0]
-
-    def progress(event: ProgressEvent) -> None:  # one bar over all models
-        callback(ProgressEvent(event.engine, offset[0] + event.done, total, best=event.best, message=event.message))
-
+    progress = StudyProgress(schedule.full + len(budgets) * schedule.epochs, callback)
     torch.manual_seed(as_seed(seed))
     t0 = time.perf_counter()
     teacher = train_model(digits_cnn(), data, schedule, seed=seed, callback=progress, label="full precision")
-    offset[0] += schedule.full
+    progress.advance(schedule.full)
     fp = model_costs(teacher, (1, *IMAGE_SHAPE))
     rows.append(StudyRow("full precision", None, evaluate(teacher, data.x_test, data.y_test),
                          fp.multiplications, fp.additions, fp.multiplications, fp.multiplications,
@@ -302,10 +198,10 @@ def digits_study(
         student = digits_cnn(budget, p=p)
         train_model(student, data, schedule, teacher=teacher if distill else None, seed=seed,
                     callback=progress, label=f"r/c_out={budget:g}")
-        offset[0] += schedule.epochs
+        progress.advance(schedule.epochs)
         seconds = time.perf_counter() - t0  # training only, not the counting below
         costs = model_costs(student, (1, *IMAGE_SHAPE), eliminate=eliminate)
-        spn = sum(l.multiplications for l in costs.layers if l.kind.startswith("SPN"))
+        spn = spn_multiplications(costs)
         rows.append(StudyRow(f"SPN r/c_out={budget:g}, p={p}", budget, evaluate(student, data.x_test, data.y_test),
                              costs.multiplications, costs.additions, spn, fp.multiplications,
                              costs.size_bits / 8 / 1024, seconds, costs.additions_eliminated))

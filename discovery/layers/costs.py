@@ -9,8 +9,9 @@ their own counts through a small protocol: a module with an
 asked directly; fixed fast layers with ``multiplications(input_shape) ->
 (fast, plain)`` (:mod:`discovery.layers.matmul`, :mod:`discovery.layers.conv`)
 give their multiplications, with the direct product's additions as a lower
-bound; ``nn.Linear``, ``nn.Conv2d`` and batch norm are counted by their
-definitions; parameter-free modules (activations, pooling, reshapes) cost
+bound; ``nn.Linear``, ``nn.Conv2d``, ``nn.LSTM``
+(:func:`~discovery.layers.spn_rnn.lstm_operation_counts`), ``nn.Embedding``
+(a lookup: size only) and batch norm are counted by their definitions; parameter-free modules (activations, pooling, reshapes) cost
 nothing here.
 """
 
@@ -27,8 +28,9 @@ from discovery.codegen.costs import CostReport, LayerCost
 from discovery.codegen.cse import eliminate as eliminate_program
 from discovery.core.errors import InvalidInputError
 from discovery.layers.spn import SPNConv2d, SPNLinear
+from discovery.layers.spn_rnn import SPNLSTM, lstm_operation_counts
 
-__all__ = ["model_costs", "spn_additions_eliminated"]
+__all__ = ["model_costs", "spn_additions_eliminated", "spn_lstm_additions_eliminated"]
 
 
 def _standard_layer_counts(module, inputs, output) -> Optional[dict[str, int]]:
@@ -45,6 +47,10 @@ def _standard_layer_counts(module, inputs, output) -> Optional[dict[str, int]]:
             "additions": outputs * (per_output - 1 + (module.bias is not None)),
             "size_bits": 32 * _param_count(module),
         }
+    if isinstance(module, nn.LSTM):
+        return lstm_operation_counts(module, tuple(inputs[0].shape))
+    if isinstance(module, nn.Embedding):  # a table lookup: no arithmetic
+        return {"multiplications": 0, "additions": 0, "size_bits": 32 * module.weight.numel()}
     if isinstance(module, nn.modules.batchnorm._BatchNorm):
         # inference: one multiply-add per element (scale and shift folded)
         n = output.numel()
@@ -118,7 +124,39 @@ def spn_additions_eliminated(layer, input_shape: tuple[int, ...]) -> int:
     return applications * per + (outputs if layer.bias is not None else 0)
 
 
-def model_costs(model, input_shape: tuple[int, ...], reference: Any = None, eliminate: bool = False) -> CostReport:
+def spn_lstm_additions_eliminated(lstm: SPNLSTM, input_shape: tuple[int, ...]) -> int:
+    """Additions of a quantised :class:`~discovery.layers.spn_rnn.SPNLSTM` with common subexpressions eliminated.
+
+    Each layer's two products are eliminated as :func:`spn_additions_eliminated`
+    does for an ``SPNLinear``; the ``5 * hidden_size`` additions per step that
+    combine the products and update the cell stay as they are.
+
+    Examples
+    --------
+    >>> from discovery.layers.spn import set_phase
+    >>> from discovery.layers.spn_rnn import SPNLSTM
+    >>> lstm = set_phase(SPNLSTM(4, 6, r=5), "quantized")
+    >>> spn_lstm_additions_eliminated(lstm, (3, 1, 4)) <= lstm.operation_counts((3, 1, 4))["additions"]
+    True
+    """
+    if not isinstance(lstm, SPNLSTM):
+        raise InvalidInputError(f"expected an SPNLSTM, got {type(lstm).__name__}")
+    vectors = int(math.prod(input_shape[:-1]))
+    total = 0
+    for cell in lstm.cells:
+        total += spn_additions_eliminated(cell.ih, (vectors, cell.input_size))
+        total += spn_additions_eliminated(cell.hh, (vectors, cell.hidden_size))
+        total += vectors * 5 * cell.hidden_size
+    return total
+
+
+def model_costs(
+    model,
+    input_shape: tuple[int, ...],
+    reference: Any = None,
+    eliminate: bool = False,
+    input_dtype: Optional[torch.dtype] = None,
+) -> CostReport:
     """Walk ``model`` once on a zero input of ``input_shape`` and count.
 
     Parameters
@@ -134,6 +172,9 @@ def model_costs(model, input_shape: tuple[int, ...], reference: Any = None, elim
         Also count the additions of quantised SPN layers after
         common-subexpression elimination (:func:`spn_additions_eliminated`;
         other layers keep their naive count) into ``additions_eliminated``.
+    input_dtype : torch.dtype, optional
+        The zero input's dtype (default: the model's parameters'); e.g.
+        ``torch.long`` for a model that starts with an ``nn.Embedding``.
 
     Returns
     -------
@@ -170,6 +211,8 @@ def model_costs(model, input_shape: tuple[int, ...], reference: Any = None, elim
             ))
             if eliminate and getattr(module, "quantized", False) and hasattr(module, "folded"):
                 rows[-1].additions_eliminated = spn_additions_eliminated(module, tuple(inputs[0].shape))
+            elif eliminate and isinstance(module, SPNLSTM) and all(c.ih.quantized for c in module.cells):
+                rows[-1].additions_eliminated = spn_lstm_additions_eliminated(module, tuple(inputs[0].shape))
 
     counted = set()
     for module in model.modules():
@@ -185,6 +228,8 @@ def model_costs(model, input_shape: tuple[int, ...], reference: Any = None, elim
         model.eval()
         param = next(model.parameters(), None)
         kwargs = {} if param is None else {"dtype": param.dtype, "device": param.device}
+        if input_dtype is not None:
+            kwargs["dtype"] = input_dtype
         with torch.no_grad():
             model(torch.zeros(*input_shape, **kwargs))
     finally:
@@ -202,7 +247,7 @@ def model_costs(model, input_shape: tuple[int, ...], reference: Any = None, elim
             r.additions if r.additions_eliminated is None else r.additions_eliminated for r in rows
         )
     if reference is not None:
-        ref = model_costs(reference, input_shape)
+        ref = model_costs(reference, input_shape, input_dtype=input_dtype)
         report.reference_multiplications = ref.multiplications
         report.reference_additions = ref.additions
     return report
