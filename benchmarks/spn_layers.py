@@ -6,11 +6,15 @@
    accuracy-vs-cost plot.
 2. Generated code: additions of 2x2x2 rank-7 schemes (and any 3x3x3 rank-23
    scheme in the catalog) naive vs after common-subexpression elimination.
+3. The character-LSTM study (:mod:`discovery.experiments.charlm`): the default
+   ``bilinear train-spn --task charlm`` experiment, timed as a user runs it,
+   then the SPN models' additions after elimination (counted afterwards, timed
+   apart), and the perplexity-vs-cost plot.
 
 Run::
 
-    .venv/bin/python benchmarks/spn_layers.py [--budgets 0.5 1 2 4] [--epochs 30] [--seeds 0]
-        [--plot docs/spn_digits.png] [--skip-training]
+    .venv/bin/python benchmarks/spn_layers.py [--tasks digits charlm] [--budgets 0.5 1 2 4] [--epochs 30]
+        [--seeds 0] [--plot docs/spn_digits.png] [--charlm-plot docs/spn_charlm.png] [--skip-training]
 """
 
 from __future__ import annotations
@@ -103,13 +107,53 @@ def digits_tables(budgets, epochs, a_only, seeds, plot, eliminate) -> list[str]:
     return lines
 
 
+def charlm_tables(plot, eliminate: bool) -> list[str]:
+    import torch
+
+    from discovery.cli.plots import plot_charlm
+    from discovery.cli.train_spn import format_charlm
+    from discovery.experiments.charlm import DEFAULT_SCHEDULE, charlm_study, with_eliminated_additions
+
+    torch.set_num_threads(2)
+    models = []
+    t0 = time.perf_counter()
+    rows = charlm_study(on_model=lambda row, model: models.append(model))
+    wall = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    if eliminate:
+        rows = [row if row.budget is None else with_eliminated_additions(row, model) for row, model in zip(rows, models)]
+    counting = time.perf_counter() - t1
+    s = DEFAULT_SCHEDULE
+    lines = [f"default experiment (`bilinear train-spn --task charlm`): {wall:.0f} s wall, 2 torch threads; "
+             f"schedule {s.full} + {s.quantized} + {s.a_only} epochs, lr {s.lr:g}, batch {s.batch_size} x 64 "
+             f"characters, distillation lam {s.lam:g}, T {s.temperature:g}"
+             + (f"; additions after elimination counted afterwards in {counting:.0f} s" if eliminate else ""), ""]
+    lines += format_charlm(rows)
+    fp = rows[0]
+    lines += ["", "multiplications in the SPN layers (LSTM and output projection; all layers with weights) "
+              "and test bits per character against full precision:", "",
+              "| model | SPN-layer mults / char | full precision | fewer | bits/char vs full precision |",
+              "|---|---:|---:|---:|---:|"]
+    for r in rows[1:]:
+        lines.append(f"| {r.model} | {r.spn_multiplications:,} | {fp.multiplications:,} | "
+                     f"{100 * (1 - r.spn_multiplications / fp.multiplications):.2f}% | "
+                     f"{100 * (r.bits_per_char / fp.bits_per_char - 1):+.1f}% |")
+    if plot:
+        Path(plot).parent.mkdir(parents=True, exist_ok=True)
+        plot_charlm(rows, plot)
+        lines += ["", f"plot: {plot}"]
+    return lines
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--budgets", type=float, nargs="+", default=[0.5, 1.0, 2.0, 4.0])
     ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--a-only-epochs", type=int, default=5)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
+    ap.add_argument("--tasks", nargs="+", choices=["digits", "charlm"], default=["digits", "charlm"])
     ap.add_argument("--plot", default=str(ROOT / "docs" / "spn_digits.png"))
+    ap.add_argument("--charlm-plot", default=str(ROOT / "docs" / "spn_charlm.png"))
     ap.add_argument("--skip-training", action="store_true")
     ap.add_argument("--no-eliminate", action="store_true",
                     help="skip counting SPN additions after elimination (first seed; slow on wide layers)")
@@ -117,10 +161,14 @@ def main() -> int:
     print("## Generated code: additions before and after common-subexpression elimination\n")
     print("\n".join(codegen_table()))
     print()
-    if not args.skip_training:
+    if not args.skip_training and "digits" in args.tasks:
         print("## StrassenNets CNN on the 8x8 digits (full precision vs SPN budgets r / c_out, p = 2)\n")
         print("\n".join(digits_tables(args.budgets, args.epochs, args.a_only_epochs, args.seeds, args.plot,
                                       not args.no_eliminate)))
+        print()
+    if not args.skip_training and "charlm" in args.tasks:
+        print("## StrassenNets character LSTM on pydoc_data topics (full precision vs SPN budgets r / hidden unit)\n")
+        print("\n".join(charlm_tables(args.charlm_plot, not args.no_eliminate)), flush=True)
     return 0
 
 

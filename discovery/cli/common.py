@@ -6,6 +6,7 @@ import contextlib
 import os
 import re
 import sys
+from pathlib import Path
 from typing import Any, Iterator, Optional
 
 from rich.console import Console
@@ -128,6 +129,19 @@ def positive_float(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
     return value
+
+
+def report_path(path: str, flag: str = "--report") -> Path:
+    """``path`` as the target of a report file, checked before any work starts."""
+    report = Path(path)
+    parent = report.parent if str(report.parent) else Path(".")
+    if report.is_dir():
+        raise InvalidInputError(f"{flag} {path}: is a directory")
+    if not parent.is_dir():
+        raise InvalidInputError(f"{flag} {path}: folder {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise InvalidInputError(f"{flag} {path}: folder {parent} is not writable")
+    return report
 
 
 def warn(message: str) -> None:

@@ -22,7 +22,7 @@ from discovery.core.errors import InvalidInputError
 from discovery.codegen.formulas import variable_names
 from discovery.core.scheme import Scheme
 
-__all__ = ["plot_factors", "plot_success", "plot_study", "add_plot_argument", "plot_section"]
+__all__ = ["plot_factors", "plot_success", "plot_study", "plot_charlm", "add_plot_argument", "plot_section"]
 
 _FORMATS = (".png", ".pdf", ".svg")
 
@@ -205,37 +205,69 @@ def plot_section(scheme: Scheme, args) -> list[str]:
     return [f"plot: {plot_factors(scheme, target)}"]
 
 
+def _plot_tradeoff(rows: Sequence, path, *, metric, ylabel: str, x_axes, title: str, band, band_label: str) -> None:
+    """One panel per cost in ``x_axes`` (``(cost(row), label)``): ``metric(row)`` against the cost.
+
+    Full-precision rows (``budget is None``) are a square and a dashed line,
+    with ``band(row) -> (low, high)`` shaded; SPN rows a line through their
+    budgets, distilled and undistilled (``row.distilled``) apart.
+    """
+    import matplotlib.ticker
+
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(x_axes), figsize=(4 * len(x_axes), 3.6), sharey=True)
+    fp = [r for r in rows if r.budget is None]
+    spn = sorted((r for r in rows if r.budget is not None), key=lambda r: r.budget)
+    series = [("SPN (ternary W_b, W_c)", "o-", "tab:blue", [r for r in spn if getattr(r, "distilled", True)]),
+              ("SPN, no distillation", "^--", "tab:orange", [r for r in spn if not getattr(r, "distilled", True)])]
+    for ax, (cost, label) in zip(axes, x_axes):
+        for name, style, colour, points in series:
+            if not points:
+                continue
+            ax.plot([cost(r) for r in points], [metric(r) for r in points], style, color=colour, label=name)
+            for r in points:
+                ax.annotate(f"{r.budget:g}", (cost(r), metric(r)), textcoords="offset points",
+                            xytext=(4, -10), fontsize=8)
+        for r in fp:
+            ax.axhline(metric(r), color="gray", ls="--", lw=1)
+            ax.axhspan(*band(r), color="gray", alpha=0.12, lw=0, label=band_label)
+            ax.plot([cost(r)], [metric(r)], "s", color="black", label="full precision")
+        ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.set_xlabel(label)
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0].set_ylabel(ylabel)
+    axes[0].legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def plot_study(rows: Sequence, path) -> None:
     """Accuracy vs multiplications, additions and size, like the paper's figures.
 
     ``rows`` are :class:`~discovery.experiments.spn_training.StudyRow` objects.
     """
-    import matplotlib.ticker
+    _plot_tradeoff(rows, path, metric=lambda r: r.accuracy, ylabel="test accuracy [%]",
+                   x_axes=((lambda r: r.multiplications, "multiplications / image"),
+                           (lambda r: r.additions, "additions / image"), (lambda r: r.size_kib, "model size [KiB]")),
+                   title="StrassenNets CNN on 8x8 digits (labels: r / c_out)",
+                   band=lambda r: (r.accuracy - 1.0, r.accuracy), band_label="within 1 point of full precision")
 
-    plt = _pyplot()
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6), sharey=True)
-    fp = [r for r in rows if r.budget is None]
-    spn = sorted((r for r in rows if r.budget is not None), key=lambda r: r.budget)
-    for ax, key, label in zip(axes, ("multiplications", "additions", "size_kib"),
-                              ("multiplications / image", "additions / image", "model size [KiB]")):
-        if spn:
-            ax.plot([getattr(r, key) for r in spn], [r.accuracy for r in spn], "o-", color="tab:blue",
-                    label="SPN (ternary W_b, W_c)")
-            for r in spn:
-                ax.annotate(f"{r.budget:g}", (getattr(r, key), r.accuracy), textcoords="offset points",
-                            xytext=(4, -10), fontsize=8)
-        for r in fp:
-            ax.axhline(r.accuracy, color="gray", ls="--", lw=1)
-            ax.axhspan(r.accuracy - 1.0, r.accuracy, color="gray", alpha=0.12, lw=0,
-                       label="within 1 point of full precision")
-            ax.plot([getattr(r, key)], [r.accuracy], "s", color="black", label="full precision")
-        ax.set_xscale("log")
-        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
-        ax.set_xlabel(label)
-        ax.grid(True, which="both", alpha=0.3)
-    axes[0].set_ylabel("test accuracy [%]")
-    axes[0].legend(loc="lower right", fontsize=8)
-    fig.suptitle("StrassenNets CNN on 8x8 digits (labels: r / c_out)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+
+def plot_charlm(rows: Sequence, path) -> None:
+    """Test perplexity vs multiplications, additions and size per character, like slide 26.
+
+    ``rows`` are :class:`~discovery.experiments.charlm.CharLMRow` objects;
+    additions are those after elimination where counted.
+    """
+    def additions(r):
+        return r.additions if r.additions_eliminated is None else r.additions_eliminated
+
+    _plot_tradeoff(rows, path, metric=lambda r: r.perplexity, ylabel="test perplexity per character",
+                   x_axes=((lambda r: r.multiplications, "multiplications / character"),
+                           (additions, "additions / character"), (lambda r: r.size_bytes / 1024, "model size [KiB]")),
+                   title="StrassenNets character LSTM on pydoc topics (labels: r / hidden unit)",
+                   band=lambda r: (r.perplexity, 2.0 ** (1.05 * r.bits_per_char)),
+                   band_label="within 5% of full precision's bits/char")

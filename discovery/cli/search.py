@@ -24,6 +24,7 @@ from discovery.cli.common import (
     positive_int,
     problem_arg,
     progress_bar,
+    report_path,
     silence_stdout,
     warn,
 )
@@ -55,18 +56,6 @@ def add_arguments(p) -> None:
     add_engine_flags(p, ENGINES)
 
 
-def _check_report_path(path: str) -> Path:
-    report = Path(path)
-    parent = report.parent if str(report.parent) else Path(".")
-    if report.is_dir():
-        raise InvalidInputError(f"--report {path}: is a directory")
-    if not parent.is_dir():
-        raise InvalidInputError(f"--report {path}: folder {parent} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise InvalidInputError(f"--report {path}: folder {parent} is not writable")
-    return report
-
-
 def _start_option(given: dict, problem) -> dict:
     """``--start FILE`` names a scheme file: load it (the engine takes a Scheme)."""
     start = given.get("start")
@@ -81,7 +70,7 @@ def _start_option(given: dict, problem) -> dict:
 def run(args) -> int:
     problem = args.problem
     eng = get_engine(args.engine)
-    report_path = _check_report_path(args.report) if args.report else None
+    report_path = report_path(args.report) if args.report else None
     if args.out is not None and Path(args.out).exists() and not Path(args.out).is_dir():
         raise InvalidInputError(f"--out {args.out}: not a directory")
     options = engine_options(eng, _start_option(given_options(args), problem))
