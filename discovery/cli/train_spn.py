@@ -30,10 +30,10 @@ from discovery.io.formats import atomic_write_bytes
 NAME = "train-spn"
 HELP = "train StrassenNets (SPN) models at several multiplication budgets: digits CNN or character LSTM"
 
-#: Per task: budgets, undistilled budgets, (full, quantized) epochs, a~-only epochs, learning rate.
+#: Per task: budgets, undistilled budgets, (full, quantized) epochs, a~-only epochs, learning rate, temperature.
 TASK_DEFAULTS = {
-    "digits": ([0.5, 1.0, 2.0, 4.0], [], 30, 5, 3e-3),
-    "charlm": ([0.5, 1.0, 2.0], [1.0], 12, 3, 1e-2),
+    "digits": ([0.5, 1.0, 2.0, 4.0], [], 30, 5, 3e-3, 2.0),
+    "charlm": ([0.5, 1.0, 2.0], [1.0], 12, 3, 1e-2, 1.0),
 }
 
 
@@ -86,7 +86,8 @@ def add_arguments(p) -> None:
                         "additions, size_bytes, ...)")
     p.add_argument("--p", type=positive_int, default=2, help="digits: output tile size of the SPN convolutions (default 2)")
     p.add_argument("--lam", type=float, default=0.5, help="distillation weight lambda in [0, 1] (default 0.5)")
-    p.add_argument("--temperature", type=positive_float, default=2.0, help="distillation temperature (default 2)")
+    p.add_argument("--temperature", type=positive_float, default=None,
+                   help="distillation temperature (default 2 for digits, 1 for charlm)")
     p.add_argument("--no-distill", action="store_true", help="digits: train the SPN models without a teacher")
     p.add_argument("--seed", type=non_negative_int, default=0, help="seed of the split, init and batches (default 0)")
     p.add_argument("--out", default=None, metavar="DIR",
@@ -99,12 +100,13 @@ def add_arguments(p) -> None:
 
 def _check(args) -> tuple:
     """Task defaults filled in and every argument checked before any training."""
-    budgets, undistilled, epochs, a_only, lr = TASK_DEFAULTS[args.task]
+    budgets, undistilled, epochs, a_only, lr, temperature = TASK_DEFAULTS[args.task]
     args.budgets = budgets if args.budgets is None else args.budgets
     args.undistilled = undistilled if args.undistilled is None else args.undistilled
     args.epochs = epochs if args.epochs is None else args.epochs
     args.a_only_epochs = a_only if args.a_only_epochs is None else args.a_only_epochs
     args.lr = lr if args.lr is None else args.lr
+    args.temperature = temperature if args.temperature is None else args.temperature
     if not 0.0 <= args.lam <= 1.0:
         raise InvalidInputError(f"--lam must be in [0, 1], got {args.lam}")
     checked = [("--budgets", b) for b in args.budgets] + [("--undistilled", b) for b in args.undistilled]

@@ -58,7 +58,7 @@ __all__ = [
 ]
 
 #: The default experiment's schedule (``bilinear train-spn --task charlm``).
-DEFAULT_SCHEDULE = Schedule(full=12, quantized=12, a_only=3, lr=1e-2, batch_size=64, lam=0.5, temperature=2.0,
+DEFAULT_SCHEDULE = Schedule(full=12, quantized=12, a_only=3, lr=1e-2, batch_size=64, lam=0.5, temperature=1.0,
                             clip=1.0)
 
 

@@ -150,3 +150,17 @@ def test_train_spn_report_path_checked_before_training(capsys, tmp_path):
     assert main(["train-spn", "--task", "charlm", "--report", str(tmp_path / "no" / "r.json"), "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert err.count("--report") == 2 and len(err.strip().splitlines()) == 2
+
+
+def test_cli_defaults_are_the_studys_defaults():
+    import inspect
+
+    from discovery.cli.train_spn import TASK_DEFAULTS
+    from discovery.experiments.charlm import DEFAULT_SCHEDULE
+
+    budgets, undistilled, epochs, a_only, lr, temperature = TASK_DEFAULTS["charlm"]
+    s = DEFAULT_SCHEDULE
+    assert (epochs, epochs, a_only, lr, temperature) == (s.full, s.quantized, s.a_only, s.lr, s.temperature)
+    assert (s.batch_size, s.clip, s.lam) == (64, 1.0, 0.5)  # what the CLI builds
+    params = inspect.signature(charlm_study).parameters
+    assert tuple(budgets) == params["budgets"].default and tuple(undistilled) == params["undistilled"].default
