@@ -7,9 +7,8 @@
 2. Generated code: additions of 2x2x2 rank-7 schemes (and any 3x3x3 rank-23
    scheme in the catalog) naive vs after common-subexpression elimination.
 3. The character-LSTM study (:mod:`discovery.experiments.charlm`): the default
-   ``bilinear train-spn --task charlm`` experiment, timed as a user runs it,
-   then the SPN models' additions after elimination (counted afterwards, timed
-   apart), and the perplexity-vs-cost plot.
+   ``bilinear train-spn --task charlm`` experiment (additions after elimination
+   included), timed as a user runs it, and the perplexity-vs-cost plot.
 
 Run::
 
@@ -112,22 +111,16 @@ def charlm_tables(plot, eliminate: bool) -> list[str]:
 
     from discovery.cli.plots import plot_charlm
     from discovery.cli.train_spn import format_charlm
-    from discovery.experiments.charlm import DEFAULT_SCHEDULE, charlm_study, with_eliminated_additions
+    from discovery.experiments.charlm import DEFAULT_SCHEDULE, charlm_study
 
     torch.set_num_threads(2)
-    models = []
     t0 = time.perf_counter()
-    rows = charlm_study(on_model=lambda row, model: models.append(model))
+    rows = charlm_study(eliminate=eliminate)
     wall = time.perf_counter() - t0
-    t1 = time.perf_counter()
-    if eliminate:
-        rows = [row if row.budget is None else with_eliminated_additions(row, model) for row, model in zip(rows, models)]
-    counting = time.perf_counter() - t1
     s = DEFAULT_SCHEDULE
     lines = [f"default experiment (`bilinear train-spn --task charlm`): {wall:.0f} s wall, 2 torch threads; "
              f"schedule {s.full} + {s.quantized} + {s.a_only} epochs, lr {s.lr:g}, batch {s.batch_size} x 64 "
-             f"characters, distillation lam {s.lam:g}, T {s.temperature:g}"
-             + (f"; additions after elimination counted afterwards in {counting:.0f} s" if eliminate else ""), ""]
+             f"characters, distillation lam {s.lam:g}, T {s.temperature:g}", ""]
     lines += format_charlm(rows)
     fp = rows[0]
     lines += ["", "multiplications in the SPN layers (LSTM and output projection; all layers with weights) "

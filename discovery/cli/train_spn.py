@@ -16,6 +16,7 @@ minutes on 2 cores).
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 from dataclasses import asdict
@@ -93,8 +94,9 @@ def add_arguments(p) -> None:
     p.add_argument("--out", default=None, metavar="DIR",
                    help="write results.json, table.md and the plot (accuracy.png or perplexity.png) here")
     p.add_argument("--plot", default=None, metavar="FILE", type=plot_path, help="write the accuracy-vs-cost plot (PNG) here")
-    p.add_argument("--eliminate", action="store_true",
-                   help="also count SPN additions after common-subexpression elimination (slow: minutes per charlm model)")
+    p.add_argument("--eliminate", action=argparse.BooleanOptionalAction, default=None,
+                   help="count SPN additions after common-subexpression elimination too "
+                        "(default: on for charlm, off for digits)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -107,6 +109,7 @@ def _check(args) -> tuple:
     args.a_only_epochs = a_only if args.a_only_epochs is None else args.a_only_epochs
     args.lr = lr if args.lr is None else args.lr
     args.temperature = temperature if args.temperature is None else args.temperature
+    args.eliminate = (args.task == "charlm") if args.eliminate is None else args.eliminate
     if not 0.0 <= args.lam <= 1.0:
         raise InvalidInputError(f"--lam must be in [0, 1], got {args.lam}")
     checked = [("--budgets", b) for b in args.budgets] + [("--undistilled", b) for b in args.undistilled]

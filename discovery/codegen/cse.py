@@ -46,6 +46,7 @@ from discovery.core.coefficients import exact, to_json
 from discovery.core.errors import InvalidInputError, SchemeFormatError
 from discovery.core.problems import Correlation, Correlation2D
 from discovery.winograd.transforms import to_transforms
+from discovery.codegen._cse_ternary import paar_ternary
 
 __all__ = ["Program", "eliminate", "naive_additions", "transpose", "transform_costs", "linear_forms_costs"]
 
@@ -408,6 +409,30 @@ def eliminate(matrix: Any) -> Program:
     """
     rows = _rows(matrix)
     n_inputs = len(rows[0]) if rows else 0
+    if paar_ternary is not None and rows and sum(v != 0 for row in rows for v in row) >= _COMPILED_FROM:
+        if all(v in (-1, 0, 1) for row in rows for v in row):
+            return _eliminate_ternary(rows)
+    return _eliminate_generic(rows, n_inputs)
+
+
+#: Ternary matrices with at least this many nonzeros go to the compiled kernel (same program, faster).
+_COMPILED_FROM = 400
+
+
+def _eliminate_ternary(rows) -> Program:
+    """:func:`eliminate` of a {-1, 0, 1} matrix by the compiled kernel (:mod:`._cse_ternary`)."""
+    ops, coeff = paar_ternary(np.array(rows, dtype=np.int8))
+    n_inputs = len(rows[0])
+    op_list = [(int(t), 1, int(a), int(q), int(b)) for t, a, q, b in ops]
+    outputs = tuple(tuple((int(row[v]), int(v)) for v in np.flatnonzero(row)) for row in coeff)
+    used = {v for o in outputs for _, v in o} | {x for _, _, a, _, b in op_list for x in (a, b)}
+    if any(t not in used for t, *_ in op_list):
+        op_list, outputs = _drop_unused(n_inputs, op_list, outputs, used)
+    return Program(n_inputs, tuple(op_list), outputs)
+
+
+def _eliminate_generic(rows, n_inputs) -> Program:
+    """:func:`eliminate` in pure Python, any rational coefficients."""
     # Ratios are invariant under scaling a row, so each row is scaled to
     # integers once (and scaled back at the end): keys are then small int
     # tuples, fast to hash and compare.

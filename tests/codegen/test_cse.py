@@ -95,3 +95,34 @@ def test_transform_costs_1d_and_2d():
 def test_linear_forms_costs():
     assert linear_forms_costs([[1, 1, 1], [1, 1, 0]]) == {
         "rows": 2, "naive": 3, "cse": 2, "scalar_multiplications": 0}
+
+
+ternary_matrices = st.integers(1, 40).flatmap(
+    lambda rows: st.integers(1, 24).flatmap(
+        lambda cols: st.lists(st.lists(st.sampled_from([-1, 0, 0, 1]), min_size=cols, max_size=cols),
+                              min_size=rows, max_size=rows)))
+
+
+@settings(max_examples=60, deadline=None)
+@given(ternary_matrices)
+def test_compiled_ternary_elimination_is_the_generic_one(m):
+    """The numba kernel for {-1, 0, 1} matrices gives the very same program as the pure-Python search."""
+    from discovery.codegen import cse
+
+    pytest.importorskip("numba")
+    rows = cse._rows(m)
+    fast = cse._eliminate_ternary(rows)
+    assert fast == cse._eliminate_generic(rows, len(m[0]))
+    assert fast.matrix().tolist() == m
+
+
+def test_large_ternary_matrices_take_the_compiled_path(monkeypatch):
+    from discovery.codegen import cse
+
+    pytest.importorskip("numba")
+    m = np.random.default_rng(0).choice([-1, 0, 1], size=(96, 48))
+    calls = []
+    monkeypatch.setattr(cse, "_eliminate_generic", lambda *a: calls.append(a))
+    program = eliminate(m)
+    assert calls == [] and np.array_equal(program.matrix().astype(int), m)
+    assert program.additions < 0.6 * naive_additions(m)

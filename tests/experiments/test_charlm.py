@@ -84,9 +84,10 @@ def test_charlm_study_rows(tiny_data, tmp_path):
     from discovery.cli.train_spn import format_charlm
 
     schedule = Schedule(full=1, quantized=1, a_only=1, lr=1e-2, batch_size=64, clip=1.0)
-    events = []
+    events, models = [], []
     rows = charlm_study([0.5], schedule, undistilled=[0.5], embed=8, hidden=16, data=tiny_data,
-                        callback=events.append)
+                        callback=events.append, on_model=lambda row, model: models.append((row, model)))
+    assert [row for row, _ in models] == rows and models[0][1].budget is None
     fp, distilled, plain = rows
     assert (fp.budget, distilled.distilled, plain.distilled) == (None, True, False)
     assert [e.done for e in events] == list(range(1, 1 + 1 + 2 * 3)) and events[-1].total == 7
@@ -94,6 +95,7 @@ def test_charlm_study_rows(tiny_data, tmp_path):
     assert distilled.multiplications == 8 + 8 + 48 + round(0.5 * tiny_data.corpus.vocab_size)
     assert distilled.reference_multiplications == fp.multiplications
     assert distilled.reduction > 90 and distilled.size_bytes < fp.size_bytes
+    assert fp.additions_eliminated is None and distilled.additions_eliminated < distilled.additions
     for r in rows:
         assert 0 < r.bits_per_char < math.log2(tiny_data.corpus.vocab_size) + 1
         assert r.perplexity == pytest.approx(2 ** r.bits_per_char)
