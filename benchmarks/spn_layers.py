@@ -13,7 +13,8 @@
 Run::
 
     .venv/bin/python benchmarks/spn_layers.py [--tasks digits charlm] [--budgets 0.5 1 2 4] [--epochs 30]
-        [--seeds 0] [--plot docs/spn_digits.png] [--charlm-plot docs/spn_charlm.png] [--skip-training]
+        [--seeds 0] [--plot docs/spn_digits.png] [--charlm-plot docs/spn_charlm.png] [--charlm-json FILE]
+        [--skip-training]
 """
 
 from __future__ import annotations
@@ -106,17 +107,21 @@ def digits_tables(budgets, epochs, a_only, seeds, plot, eliminate) -> list[str]:
     return lines
 
 
-def charlm_tables(plot, eliminate: bool) -> list[str]:
+def charlm_tables(plot, eliminate: bool, json_path=None) -> list[str]:
     import torch
 
     from discovery.cli.plots import plot_charlm
     from discovery.cli.train_spn import format_charlm
-    from discovery.experiments.charlm import DEFAULT_SCHEDULE, charlm_study
+    from discovery.experiments.charlm import DEFAULT_SCHEDULE, charlm_study, rows_as_dicts
 
     torch.set_num_threads(2)
     t0 = time.perf_counter()
     rows = charlm_study(eliminate=eliminate)
     wall = time.perf_counter() - t0
+    if json_path:
+        import json
+
+        Path(json_path).write_text(json.dumps({"wall_seconds": wall, "rows": rows_as_dicts(rows)}, indent=2) + "\n")
     s = DEFAULT_SCHEDULE
     lines = [f"default experiment (`bilinear train-spn --task charlm`): {wall:.0f} s wall, 2 torch threads; "
              f"schedule {s.full} + {s.quantized} + {s.a_only} epochs, lr {s.lr:g}, batch {s.batch_size} x 64 "
@@ -147,6 +152,7 @@ def main() -> int:
     ap.add_argument("--tasks", nargs="+", choices=["digits", "charlm"], default=["digits", "charlm"])
     ap.add_argument("--plot", default=str(ROOT / "docs" / "spn_digits.png"))
     ap.add_argument("--charlm-plot", default=str(ROOT / "docs" / "spn_charlm.png"))
+    ap.add_argument("--charlm-json", default=None, metavar="FILE", help="also write the charlm rows as JSON")
     ap.add_argument("--skip-training", action="store_true")
     ap.add_argument("--no-eliminate", action="store_true",
                     help="skip counting SPN additions after elimination (first seed; slow on wide layers)")
@@ -161,7 +167,7 @@ def main() -> int:
         print()
     if not args.skip_training and "charlm" in args.tasks:
         print("## StrassenNets character LSTM on pydoc_data topics (full precision vs SPN budgets r / hidden unit)\n")
-        print("\n".join(charlm_tables(args.charlm_plot, not args.no_eliminate)), flush=True)
+        print("\n".join(charlm_tables(args.charlm_plot, not args.no_eliminate, args.charlm_json)), flush=True)
     return 0
 
 

@@ -104,7 +104,7 @@ _HELP = {
     "export": "write a scheme in another format (alphatensor .npz, json)",
     "lift": "lift an F2 scheme (or the mod-2 image of a Z scheme) to Z; exit 0 lifted, 1 not lifted, 2 bad input",
     "wincnn": "build a Winograd F(m,r) algorithm from Cook-Toom points (verified; Aᵀ, G, Bᵀ; costs)",
-    "train-spn": "train StrassenNets (SPN) CNNs on the bundled 8x8 digits at several multiplication budgets",
+    "train-spn": "train StrassenNets (SPN) models at several multiplication budgets: digits CNN or character LSTM",
 }
 
 

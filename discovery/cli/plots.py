@@ -218,16 +218,18 @@ def _plot_tradeoff(rows: Sequence, path, *, metric, ylabel: str, x_axes, title: 
     fig, axes = plt.subplots(1, len(x_axes), figsize=(4 * len(x_axes), 3.6), sharey=True)
     fp = [r for r in rows if r.budget is None]
     spn = sorted((r for r in rows if r.budget is not None), key=lambda r: r.budget)
-    series = [("SPN (ternary W_b, W_c)", "o-", "tab:blue", [r for r in spn if getattr(r, "distilled", True)]),
-              ("SPN, no distillation", "^--", "tab:orange", [r for r in spn if not getattr(r, "distilled", True)])]
+    series = [("SPN (ternary W_b, W_c)", "o-", "tab:blue", (4, -10),
+               [r for r in spn if getattr(r, "distilled", True)]),
+              ("SPN, no distillation", "^--", "tab:orange", (4, 4),
+               [r for r in spn if not getattr(r, "distilled", True)])]
     for ax, (cost, label) in zip(axes, x_axes):
-        for name, style, colour, points in series:
+        for name, style, colour, offset, points in series:
             if not points:
                 continue
             ax.plot([cost(r) for r in points], [metric(r) for r in points], style, color=colour, label=name)
             for r in points:
                 ax.annotate(f"{r.budget:g}", (cost(r), metric(r)), textcoords="offset points",
-                            xytext=(4, -10), fontsize=8)
+                            xytext=offset, fontsize=8, color=colour)
         for r in fp:
             ax.axhline(metric(r), color="gray", ls="--", lw=1)
             ax.axhspan(*band(r), color="gray", alpha=0.12, lw=0, label=band_label)

@@ -70,7 +70,7 @@ def _start_option(given: dict, problem) -> dict:
 def run(args) -> int:
     problem = args.problem
     eng = get_engine(args.engine)
-    report_path = report_path(args.report) if args.report else None
+    report_file = report_path(args.report) if args.report else None
     if args.out is not None and Path(args.out).exists() and not Path(args.out).is_dir():
         raise InvalidInputError(f"--out {args.out}: not a directory")
     options = engine_options(eng, _start_option(given_options(args), problem))
@@ -86,7 +86,7 @@ def run(args) -> int:
     wall = time.monotonic() - start
 
     found = len(result.schemes)
-    if report_path is not None:
+    if report_file is not None:
         report = {
             "problem": problem.spec,
             "problem_kind": problem.kind,
@@ -109,7 +109,7 @@ def run(args) -> int:
         }
         for key, value in result.stats.items():  # engine statistics (flips, flips_per_second, ...)
             report.setdefault(key, value)
-        atomic_write_bytes(report_path, (json.dumps(report, indent=2, default=str) + "\n").encode())
+        atomic_write_bytes(report_file, (json.dumps(report, indent=2, default=str) + "\n").encode())
     try:
         _print_summary(problem, args, result, wall)
     except BrokenPipeError:  # `| head`: the schemes are saved and the report written; say nothing more

@@ -90,10 +90,12 @@ def add_arguments(p) -> None:
     p.add_argument("--temperature", type=positive_float, default=None,
                    help="distillation temperature (default 2 for digits, 1 for charlm)")
     p.add_argument("--no-distill", action="store_true", help="digits: train the SPN models without a teacher")
-    p.add_argument("--seed", type=non_negative_int, default=0, help="seed of the split, init and batches (default 0)")
+    p.add_argument("--seed", type=non_negative_int, default=0,
+                   help="seed of the initialisations and batches (and of the digits split; default 0)")
     p.add_argument("--out", default=None, metavar="DIR",
                    help="write results.json, table.md and the plot (accuracy.png or perplexity.png) here")
-    p.add_argument("--plot", default=None, metavar="FILE", type=plot_path, help="write the accuracy-vs-cost plot (PNG) here")
+    p.add_argument("--plot", default=None, metavar="FILE", type=plot_path,
+                   help="write the accuracy (digits) or perplexity (charlm) vs cost plot here")
     p.add_argument("--eliminate", action=argparse.BooleanOptionalAction, default=None,
                    help="count SPN additions after common-subexpression elimination too "
                         "(default: on for charlm, off for digits)")

@@ -210,4 +210,4 @@ def digits_study(
 
 def rows_as_dicts(rows: Sequence[StudyRow]) -> list[dict]:
     """JSON-ready rows."""
-    return [dict(asdict(r), reduction=r.reduction) for r in rows]
+    return [dict(asdict(r), reduction=r.reduction, size_bytes=r.size_kib * 1024) for r in rows]

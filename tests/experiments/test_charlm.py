@@ -91,7 +91,7 @@ def test_charlm_study_rows(tiny_data, tmp_path):
     fp, distilled, plain = rows
     assert (fp.budget, distilled.distilled, plain.distilled) == (None, True, False)
     assert [e.done for e in events] == list(range(1, 1 + 1 + 2 * 3)) and events[-1].total == 7
-    # SPN: r = 8 per product, 3 * 16 cell products, r = 52 in the head (vocabulary 104)
+    # SPN: r = 8 per product, 3 * 16 cell products, r = round(0.5 * 103) = 52 in the head
     assert distilled.multiplications == 8 + 8 + 48 + round(0.5 * tiny_data.corpus.vocab_size)
     assert distilled.reference_multiplications == fp.multiplications
     assert distilled.reduction > 90 and distilled.size_bytes < fp.size_bytes
