@@ -10,7 +10,7 @@ model size as a table (about a minute).
 character LSTM on CPython's ``pydoc_data`` topics, full precision and SPN at
 each budget ``r`` per hidden unit, distilled (and, for ``--undistilled``
 budgets, without a teacher); it reports test bits per character, perplexity,
-multiplications, additions, size and energy per character (about 12
+multiplications, additions, size and energy per character (about 8
 minutes on 2 cores).
 """
 
@@ -143,14 +143,22 @@ def _run_digits(args, schedule, callback):
         b = min(best, key=lambda r: r.multiplications)
         table.append(f"fewest multiplications within 1 point of full precision: {b.model}, "
                      f"{b.reduction:.2f}% fewer, {b.accuracy - fp.accuracy:+.2f} points")
-    return rows, rows_as_dicts(rows), table, plot_study, "accuracy.png"
+    return rows, rows_as_dicts(rows), table, plot_study, "accuracy.png", {"p": args.p, "distill": not args.no_distill}
 
 
 def _run_charlm(args, schedule, callback):
-    from discovery.experiments.charlm import charlm_study, rows_as_dicts
+    import platform
 
+    from discovery.experiments.charlm import charlm_data, charlm_study, rows_as_dicts
+
+    data = charlm_data()
     rows = charlm_study(args.budgets, schedule, undistilled=args.undistilled, seed=args.seed, callback=callback,
-                        eliminate=args.eliminate)
+                        eliminate=args.eliminate, data=data)
+    corpus = data.corpus
+    about = {"source": "pydoc_data.topics", "python": platform.python_version(), "sha256": corpus.sha256,
+                   "characters": {part: len(getattr(corpus, part)) for part in ("train", "valid", "test")},
+                   "topics": {part: list(names) for part, names in corpus.topics.items() if part != "train"},
+                   "vocab_size": corpus.vocab_size}
     table = format_charlm(rows)
     fp = rows[0]
     best = [r for r in rows[1:] if r.bits_per_char <= 1.05 * fp.bits_per_char]
@@ -158,7 +166,7 @@ def _run_charlm(args, schedule, callback):
         b = min(best, key=lambda r: r.multiplications)
         table.append(f"fewest multiplications within 5% of full precision's bits/char: {b.model}, "
                      f"{b.reduction:.2f}% fewer, {100 * (b.bits_per_char / fp.bits_per_char - 1):+.1f}% bits/char")
-    return rows, rows_as_dicts(rows), table, plot_charlm, "perplexity.png"
+    return rows, rows_as_dicts(rows), table, plot_charlm, "perplexity.png", {"corpus": about}
 
 
 def run(args) -> int:
@@ -173,12 +181,10 @@ def run(args) -> int:
                         batch_size=64, clip=1.0 if args.task == "charlm" else None)
     task = _run_charlm if args.task == "charlm" else _run_digits
     with progress_bar("train-spn", enabled=not args.no_progress) as callback:
-        rows, dicts, table, plot, plot_name = task(args, schedule, callback)
+        rows, dicts, table, plot, plot_name, about = task(args, schedule, callback)
     for line in table:
         out.print(line, markup=False)
-    results = {"task": args.task, "schedule": asdict(schedule), "seed": args.seed, "rows": dicts}
-    if args.task == "digits":
-        results.update(p=args.p, distill=not args.no_distill)
+    results = {"task": args.task, "schedule": asdict(schedule), "seed": args.seed, **about, "rows": dicts}
     text = (json.dumps(results, indent=2) + "\n").encode()
     if report is not None:
         atomic_write_bytes(report, text)

@@ -166,3 +166,22 @@ def test_cli_defaults_are_the_studys_defaults():
     assert (s.batch_size, s.clip, s.lam) == (64, 1.0, 0.5)  # what the CLI builds
     params = inspect.signature(charlm_study).parameters
     assert tuple(budgets) == params["budgets"].default and tuple(undistilled) == params["undistilled"].default
+
+
+@pytest.mark.slow
+def test_train_spn_charlm_end_to_end(tmp_path, capsys):
+    """The CLI as a user runs it, one epoch per phase: table, JSON report with the corpus, plot."""
+    from discovery.cli import main
+
+    report, plot = tmp_path / "lm.json", tmp_path / "lm.png"
+    assert main(["train-spn", "--task", "charlm", "--budgets", "1", "--undistilled", "--epochs", "1",
+                 "--a-only-epochs", "0", "--no-eliminate", "--report", str(report), "--plot", str(plot),
+                 "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "| SPN b=1 |" in out and "| full precision |" in out
+    data = json.loads(report.read_text())
+    assert data["task"] == "charlm" and data["corpus"]["sha256"] == load_pydoc_corpus().sha256
+    assert [r["model"] for r in data["rows"]] == ["full precision", "SPN b=1"]
+    for key in ("model", "budget", "bits_per_char", "multiplications", "additions", "size_bytes"):
+        assert all(key in r for r in data["rows"])
+    assert plot.stat().st_size > 1000
