@@ -132,7 +132,24 @@ def positive_float(text: str) -> float:
 
 
 def report_path(path: str, flag: str = "--report") -> Path:
-    """``path`` as the target of a report file, checked before any work starts."""
+    """``path`` as the target of a report file, checked before any work starts.
+
+    Parameters
+    ----------
+    path : str
+        The file to write (its folder must exist and be writable).
+    flag : str
+        The option that named it, for the message.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    InvalidInputError
+        When ``path`` is a directory or its folder is missing or not writable.
+    """
     report = Path(path)
     parent = report.parent if str(report.parent) else Path(".")
     if report.is_dir():

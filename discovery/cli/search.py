@@ -13,7 +13,6 @@ found within the budget (or the rank was proved infeasible), 2 on bad input.
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
@@ -70,7 +69,7 @@ def _start_option(given: dict, problem) -> dict:
 def run(args) -> int:
     problem = args.problem
     eng = get_engine(args.engine)
-    report_file = report_path(args.report) if args.report else None
+    report_file = report_path(args.report) if args.report is not None else None
     if args.out is not None and Path(args.out).exists() and not Path(args.out).is_dir():
         raise InvalidInputError(f"--out {args.out}: not a directory")
     options = engine_options(eng, _start_option(given_options(args), problem))

@@ -73,7 +73,7 @@ def add_arguments(p) -> None:
                    help="digits: CNN on the bundled 8x8 digits; charlm: character LSTM on pydoc topics")
     p.add_argument("--budgets", type=positive_float, nargs="+", default=None, metavar="B",
                    help="budgets: r / c_out of every SPN layer (digits, default 0.5 1 2 4) or r per hidden "
-                        "unit (charlm, default 0.5 1 2)")
+                        "unit (charlm, default 0.5 1 2); at most 16")
     p.add_argument("--undistilled", type=positive_float, nargs="*", default=None, metavar="B",
                    help="charlm: budgets also trained without distillation (default 1; none when empty)")
     p.add_argument("--epochs", type=positive_int, default=None, metavar="N",
@@ -122,7 +122,7 @@ def _check(args) -> tuple:
         raise InvalidInputError("--undistilled is for --task charlm (digits: --no-distill)")
     if args.task == "charlm" and (args.no_distill or args.p != 2):
         raise InvalidInputError("--no-distill and --p are for --task digits (charlm: --undistilled B ...)")
-    report = report_path(args.report) if args.report else None
+    report = report_path(args.report) if args.report is not None else None
     out_dir = Path(args.out) if args.out else None
     if out_dir is not None:
         if out_dir.exists() and not out_dir.is_dir():

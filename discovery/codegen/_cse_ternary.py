@@ -17,17 +17,24 @@ import heapq
 
 import numpy as np
 
-__all__ = ["paar_ternary"]
+__all__ = ["paar_ternary", "dense_bytes"]
 
 
 def _paar(matrix):  # pragma: no cover - compiled; tested through eliminate()
+    """``(ops, coefficients)`` of Paar's elimination of an int8 {-1, 0, 1} matrix.
+
+    ``ops[k] = (t, a, q, b)`` means ``v[t] = v[a] + q * v[b]``; row ``i`` of
+    ``coefficients`` is output ``i`` over the inputs and temporaries.
+    :func:`discovery.codegen.cse.eliminate` wraps it (as ``paar_ternary``,
+    compiled).
+    """
     rows, n_inputs = matrix.shape
     nnz = 0
     for i in range(rows):
         for j in range(n_inputs):
             if matrix[i, j] != 0:
                 nnz += 1
-    vmax = n_inputs + nnz + 1
+    vmax = n_inputs + nnz // 2 + 1  # each temporary removes >= 2 terms: at most nnz // 2 of them
     coeff = np.zeros((rows, vmax), dtype=np.int8)
     members = np.zeros((rows, max(n_inputs, 1)), dtype=np.int64)
     length = np.zeros(rows, dtype=np.int64)
@@ -55,7 +62,7 @@ def _paar(matrix):  # pragma: no cover - compiled; tested through eliminate()
                 counts[key] = c
                 heapq.heappush(heap, (-c, a, b, qb))
 
-    ops = np.zeros((nnz + 1, 4), dtype=np.int64)
+    ops = np.zeros((nnz // 2 + 1, 4), dtype=np.int64)
     n_ops = 0
     next_var = n_inputs
     while len(heap) > 0:
@@ -108,6 +115,11 @@ def _paar(matrix):  # pragma: no cover - compiled; tested through eliminate()
             members[i, length[i]] = t
             length[i] += 1
     return ops[:n_ops], coeff[:, :next_var]
+
+
+def dense_bytes(rows: int, n_inputs: int, nnz: int) -> int:
+    """Bytes of the kernel's dense row table for a matrix of that shape and number of nonzeros."""
+    return rows * (n_inputs + nnz // 2 + 1)
 
 
 try:

@@ -46,7 +46,6 @@ from discovery.core.coefficients import exact, to_json
 from discovery.core.errors import InvalidInputError, SchemeFormatError
 from discovery.core.problems import Correlation, Correlation2D
 from discovery.winograd.transforms import to_transforms
-from discovery.codegen._cse_ternary import paar_ternary
 
 __all__ = ["Program", "eliminate", "naive_additions", "transpose", "transform_costs", "linear_forms_costs"]
 
@@ -409,18 +408,25 @@ def eliminate(matrix: Any) -> Program:
     """
     rows = _rows(matrix)
     n_inputs = len(rows[0]) if rows else 0
-    if paar_ternary is not None and rows and sum(v != 0 for row in rows for v in row) >= _COMPILED_FROM:
-        if all(v in (-1, 0, 1) for row in rows for v in row):
+    nnz = sum(v != 0 for row in rows for v in row)
+    if nnz >= _COMPILED_FROM and all(v in (-1, 0, 1) for row in rows for v in row):
+        from discovery.codegen._cse_ternary import dense_bytes, paar_ternary  # numba: imported when needed
+
+        if paar_ternary is not None and dense_bytes(len(rows), n_inputs, nnz) <= _COMPILED_MAX_BYTES:
             return _eliminate_ternary(rows)
     return _eliminate_generic(rows, n_inputs)
 
 
-#: Ternary matrices with at least this many nonzeros go to the compiled kernel (same program, faster).
+#: Ternary matrices with at least this many nonzeros go to the compiled kernel (same program, faster) ...
 _COMPILED_FROM = 400
+#: ... unless its dense row table would exceed this size.
+_COMPILED_MAX_BYTES = 1 << 29
 
 
 def _eliminate_ternary(rows) -> Program:
     """:func:`eliminate` of a {-1, 0, 1} matrix by the compiled kernel (:mod:`._cse_ternary`)."""
+    from discovery.codegen._cse_ternary import paar_ternary
+
     ops, coeff = paar_ternary(np.array(rows, dtype=np.int8))
     n_inputs = len(rows[0])
     op_list = [(int(t), 1, int(a), int(q), int(b)) for t, a, q, b in ops]

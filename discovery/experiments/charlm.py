@@ -40,7 +40,7 @@ from discovery.core.errors import InvalidInputError
 from discovery.core.progress import ProgressCallback, null_callback
 from discovery.core.seeds import as_seed
 from discovery.experiments.corpus import CharCorpus, chunk, load_pydoc_corpus
-from discovery.experiments.training import Schedule, StudyProgress, spn_multiplications, train_model
+from discovery.experiments.training import Schedule, StudyProgress, check_budget, spn_multiplications, train_model
 from discovery.layers.costs import model_costs
 from discovery.layers.spn import SPNLinear
 from discovery.layers.spn_rnn import SPNLSTM
@@ -59,13 +59,6 @@ __all__ = [
 #: The default experiment's schedule (``bilinear train-spn --task charlm``).
 DEFAULT_SCHEDULE = Schedule(full=12, quantized=12, a_only=3, lr=1e-2, batch_size=64, lam=0.5, temperature=1.0,
                             clip=1.0)
-
-
-def check_budget(budget) -> float:
-    """``budget`` as a positive finite float, or :class:`InvalidInputError`."""
-    if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not 0 < budget < math.inf:
-        raise InvalidInputError(f"budget (r per hidden unit) must be a positive number, got {budget!r}")
-    return float(budget)
 
 
 class CharLM(nn.Module):
@@ -114,7 +107,22 @@ class CharLM(nn.Module):
             self.head = SPNLinear(hidden, vocab_size, r=max(1, round(self.budget * vocab_size)))
 
     def run(self, x: torch.Tensor, state=None):
-        """Logits ``(N, L, vocab)`` and the LSTM state after the last step (to carry on)."""
+        """Logits and the LSTM state after the last step, to carry on.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            ``(N, L)`` token ids.
+        state : tuple of torch.Tensor, optional
+            ``(h, c)`` from the previous call (zeros when omitted).
+
+        Returns
+        -------
+        logits : torch.Tensor
+            ``(N, L, vocab_size)``.
+        state : tuple of torch.Tensor
+            ``(h, c)``, each ``(num_layers, N, hidden)``.
+        """
         out, state = self.lstm(self.embedding(x), state)
         return self.head(out), state
 
@@ -136,6 +144,17 @@ class CharLMData:
 def charlm_data(seq_len: int = 64, corpus: Optional[CharCorpus] = None) -> CharLMData:
     """The corpus cut into training sequences of ``seq_len`` characters.
 
+    Parameters
+    ----------
+    seq_len : int
+        Characters per training sequence (:func:`~discovery.experiments.corpus.chunk`).
+    corpus : CharCorpus, optional
+        Defaults to :func:`~discovery.experiments.corpus.load_pydoc_corpus`.
+
+    Returns
+    -------
+    CharLMData
+
     Examples
     --------
     >>> d = charlm_data(64)
@@ -155,13 +174,32 @@ def bits_per_char(model: CharLM, ids: torch.Tensor, streams: int = 16, window: i
     next (so only the first character of each piece is predicted without
     context); the last ``< streams`` characters are left out.
 
+    Parameters
+    ----------
+    model : CharLM
+        Evaluated in evaluation mode, without gradients.
+    ids : torch.Tensor
+        1-D token ids.
+    streams, window : int
+        Parallel pieces and steps per forward call.
+
+    Returns
+    -------
+    float
+        Mean cross-entropy in bits; perplexity is ``2 ** bits``.
+
     Examples
     --------
     >>> lm = CharLM(5, embed=4, hidden=8)
     >>> 0 < bits_per_char(lm, torch.randint(0, 5, (200,)), streams=4, window=16) < 10
     True
     """
+    for name, value in (("streams", streams), ("window", window)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise InvalidInputError(f"{name} must be a positive integer, got {value!r}")
     ids = torch.as_tensor(ids, dtype=torch.long)
+    if ids.dim() != 1:
+        raise InvalidInputError(f"ids must be 1-D token ids, got shape {tuple(ids.shape)}")
     n = (len(ids) - 1) // streams
     if n < 1:
         raise InvalidInputError(f"{len(ids)} characters are too few for {streams} streams")
@@ -311,5 +349,15 @@ def charlm_study(
 
 
 def rows_as_dicts(rows: Sequence[CharLMRow]) -> list[dict]:
-    """JSON-ready rows (with ``perplexity`` and ``reduction``)."""
+    """JSON-ready rows (with ``perplexity`` and ``reduction``).
+
+    Parameters
+    ----------
+    rows : sequence of CharLMRow
+
+    Returns
+    -------
+    list of dict
+        One dict per row: the row's fields plus ``perplexity`` and ``reduction``.
+    """
     return [dict(asdict(r), perplexity=r.perplexity, reduction=r.reduction) for r in rows]

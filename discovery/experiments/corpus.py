@@ -48,7 +48,7 @@ def split_of(name: str) -> str:
     return _PARTS.get(int(digest, 16) % 10, "train")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class CharCorpus:
     """Encoded train, validation and test text with their vocabulary.
 
@@ -129,8 +129,24 @@ def load_pydoc_corpus() -> CharCorpus:
 def chunk(ids: torch.Tensor, length: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Non-overlapping training sequences: inputs ``ids[s:s+length]``, targets shifted by one.
 
-    Returns ``(x, y)``, each ``(n, length)``; the tail that does not fill a
-    sequence is dropped.
+    Parameters
+    ----------
+    ids : torch.Tensor
+        1-D token ids.
+    length : int
+        Characters per sequence.
+
+    Returns
+    -------
+    x, y : torch.Tensor
+        Each ``(n, length)`` with ``n = (len(ids) - 1) // length``; ``y`` is
+        ``x`` shifted by one character.  The tail that does not fill a
+        sequence is dropped.
+
+    Raises
+    ------
+    InvalidInputError
+        When ``length`` is not a positive integer or ``ids`` do not fill one sequence.
 
     Examples
     --------

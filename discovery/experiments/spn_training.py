@@ -17,7 +17,6 @@ the whole study runs on a CPU in about a minute.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import asdict, dataclass
 from typing import Optional, Sequence
@@ -29,7 +28,7 @@ from torch import nn
 from discovery.core.errors import BilinearError, InvalidInputError
 from discovery.core.progress import ProgressCallback, null_callback
 from discovery.core.seeds import as_seed
-from discovery.experiments.training import Schedule, StudyProgress, spn_multiplications, train_model
+from discovery.experiments.training import Schedule, StudyProgress, check_budget, spn_multiplications, train_model
 from discovery.layers.costs import model_costs
 from discovery.layers.spn import SPNConv2d, SPNLinear
 
@@ -115,8 +114,7 @@ def digits_cnn(budget: Optional[float] = None, p: int = 2, groups: int = 1) -> n
         conv2 = nn.Conv2d(c1, c2, 3, padding=1)
         fc = nn.Linear(c2 * 16, 10)
     else:
-        if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not 0 < budget < math.inf:
-            raise InvalidInputError(f"budget (r / c_out) must be a positive number, got {budget!r}")
+        budget = check_budget(budget, "r / c_out")
 
         def r(c_out: int, g: int = 1) -> int:
             value = max(1, round(budget * c_out))

@@ -26,7 +26,44 @@ from discovery.core.progress import ProgressCallback, ProgressEvent, null_callba
 from discovery.core.seeds import as_seed
 from discovery.layers.spn import distillation_loss, set_phase, spn_modules
 
-__all__ = ["Schedule", "train_model", "teacher_logits", "StudyProgress", "spn_multiplications"]
+__all__ = ["Schedule", "train_model", "teacher_logits", "StudyProgress", "spn_multiplications", "check_budget",
+           "MAX_BUDGET"]
+
+#: The largest budget the studies take: 16 products per output (hidden) unit, far beyond what pays.
+MAX_BUDGET = 16.0
+
+
+def check_budget(budget, unit: str = "r per hidden unit") -> float:
+    """``budget`` as a float in ``(0, MAX_BUDGET]``.
+
+    Parameters
+    ----------
+    budget : int or float
+        Products per output unit of an SPN layer.
+    unit : str
+        How the message names the budget.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    InvalidInputError
+        For anything but a number in ``(0, MAX_BUDGET]`` (booleans, NaN and infinities included).
+
+    Examples
+    --------
+    >>> check_budget(1)
+    1.0
+    >>> check_budget(1e308)
+    Traceback (most recent call last):
+    ...
+    discovery.core.errors.InvalidInputError: budget (r per hidden unit) must be a number in (0, 16], got 1e+308
+    """
+    if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not 0 < budget <= MAX_BUDGET:
+        raise InvalidInputError(f"budget ({unit}) must be a number in (0, {MAX_BUDGET:g}], got {budget!r}")
+    return float(budget)
 
 
 @dataclass(frozen=True)

@@ -260,8 +260,19 @@ class SPNLSTM(nn.Module):
     def dense_weights(self) -> dict[str, Tensor]:
         """The products as dense ``nn.LSTM`` parameters: ``weight_ih_l0 = W_c diag(a~) W_b`` and so on.
 
-        Differentiable (through the straight-through ternarisation when
-        quantised); :meth:`forward` runs ``nn.LSTM``'s fused kernel with them.
+        Returns
+        -------
+        dict of str to Tensor
+            ``weight_ih_l{k}``, ``weight_hh_l{k}`` (and ``bias_ih_l{k}``,
+            ``bias_hh_l{k}``) for every layer ``k``, differentiable (through
+            the straight-through ternarisation when quantised).
+            :meth:`forward` runs ``nn.LSTM``'s fused kernel with them.
+
+        Examples
+        --------
+        >>> lstm = SPNLSTM(3, 2, r=4)
+        >>> {k: tuple(v.shape) for k, v in lstm.dense_weights().items()}["weight_hh_l0"]
+        (8, 2)
         """
         weights = {}
         for layer, cell in enumerate(self.cells):
@@ -276,7 +287,13 @@ class SPNLSTM(nn.Module):
         self._check(x, state)
         template = self._template[0]
         template.train(self.training)
-        return functional_call(template, self.dense_weights(), (x,) if state is None else (x, state))
+        args = (x,) if state is None else (x, state)
+        if x.is_cuda:
+            # cuDNN's path would flatten (set_) the computed weights into one buffer on every call, under
+            # no_grad; the native CUDA kernel takes them as they are.
+            with torch.backends.cudnn.flags(enabled=False):
+                return functional_call(template, self.dense_weights(), args)
+        return functional_call(template, self.dense_weights(), args)
 
     def operation_counts(self, input_shape: tuple[int, ...]) -> dict[str, int]:
         """Multiplications, additions and size (bits) for an input of ``input_shape``.

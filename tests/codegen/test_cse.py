@@ -126,3 +126,14 @@ def test_large_ternary_matrices_take_the_compiled_path(monkeypatch):
     program = eliminate(m)
     assert calls == [] and np.array_equal(program.matrix().astype(int), m)
     assert program.additions < 0.6 * naive_additions(m)
+
+
+@pytest.mark.parametrize("shape, density", [((100, 80), 0.5), ((64, 128), 0.2), ((30, 200), 0.8)])
+def test_compiled_ternary_elimination_matches_on_larger_matrices(shape, density):
+    from discovery.codegen import cse
+
+    pytest.importorskip("numba")
+    gen = np.random.default_rng(7)
+    m = gen.choice([-1, 0, 1], size=shape, p=[density / 2, 1 - density, density / 2]).tolist()
+    rows = cse._rows(m)
+    assert cse._eliminate_ternary(rows) == cse._eliminate_generic(rows, shape[1])

@@ -37,7 +37,7 @@ def test_chunk_refuses_bad_lengths():
         chunk(torch.arange(3), 5)
 
 
-@pytest.mark.parametrize("budget", [0, -1.0, math.inf, math.nan, True])
+@pytest.mark.parametrize("budget", [0, -1.0, math.inf, math.nan, True, 1e308, 16.5])
 def test_charlm_refuses_bad_budgets(budget):
     with pytest.raises(InvalidInputError):
         CharLM(10, budget=budget)
@@ -145,13 +145,44 @@ def test_train_spn_bad_arguments_exit_2_with_one_line(capsys, argv, needle):
     assert len(err.strip().splitlines()) == 1 and needle in err and "Traceback" not in err
 
 
-def test_train_spn_report_path_checked_before_training(capsys, tmp_path):
-    from discovery.cli import main
+def test_bits_per_char_refuses_bad_arguments():
+    lm = CharLM(5, embed=2, hidden=3)
+    ids = torch.zeros(50, dtype=torch.long)
+    for kwargs in ({"streams": 0}, {"window": 0}, {"streams": 60}):
+        with pytest.raises(InvalidInputError):
+            bits_per_char(lm, ids, **kwargs)
+    with pytest.raises(InvalidInputError):
+        bits_per_char(lm, ids.reshape(5, 10))
 
+
+def test_corpus_compares_by_identity():
+    a = load_pydoc_corpus()
+    assert a == a and a != load_pydoc_corpus() and len({a}) == 1
+
+
+def test_train_spn_report_path_checked_before_training(capsys, tmp_path, monkeypatch):
+    from discovery.cli import main
+    from discovery.experiments import charlm
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained before checking --report")
+
+    monkeypatch.setattr(charlm, "charlm_study", no_training)
     assert main(["train-spn", "--task", "charlm", "--report", str(tmp_path), "--no-progress"]) == 2
     assert main(["train-spn", "--task", "charlm", "--report", str(tmp_path / "no" / "r.json"), "--no-progress"]) == 2
+    assert main(["train-spn", "--task", "charlm", "--report", "", "--no-progress"]) == 2
     err = capsys.readouterr().err
-    assert err.count("--report") == 2 and len(err.strip().splitlines()) == 2
+    assert err.count("--report") == 3 and len(err.strip().splitlines()) == 3
+
+
+def test_train_spn_huge_budget_exits_2_before_training(capsys, monkeypatch):
+    from discovery.cli import main
+    from discovery.experiments import charlm
+
+    monkeypatch.setattr(charlm, "train_model", lambda *a, **k: pytest.fail("trained before checking budgets"))
+    assert main(["train-spn", "--task", "charlm", "--budgets", "1e308", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "budget" in err
 
 
 def test_cli_defaults_are_the_studys_defaults():
