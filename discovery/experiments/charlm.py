@@ -36,6 +36,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from discovery.codegen.costs import energy_pj
+from discovery.core.checks import positive_int
 from discovery.core.errors import InvalidInputError
 from discovery.core.progress import ProgressCallback, null_callback
 from discovery.core.seeds import as_seed
@@ -94,8 +95,7 @@ class CharLM(nn.Module):
         super().__init__()
         for name, value in (("vocab_size", vocab_size), ("embed", embed), ("hidden", hidden),
                             ("num_layers", num_layers)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InvalidInputError(f"{name} must be a positive integer, got {value!r}")
+            positive_int(value, name)
         self.budget = None if budget is None else check_budget(budget)
         self.embedding = nn.Embedding(vocab_size, embed)
         if self.budget is None:
@@ -194,17 +194,14 @@ def bits_per_char(model: CharLM, ids: torch.Tensor, streams: int = 16, window: i
     >>> 0 < bits_per_char(lm, torch.randint(0, 5, (200,)), streams=4, window=16) < 10
     True
     """
-    for name, value in (("streams", streams), ("window", window)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise InvalidInputError(f"{name} must be a positive integer, got {value!r}")
+    streams, window = positive_int(streams, "streams"), positive_int(window, "window")
     ids = torch.as_tensor(ids, dtype=torch.long)
     if ids.dim() != 1:
         raise InvalidInputError(f"ids must be 1-D token ids, got shape {tuple(ids.shape)}")
     n = (len(ids) - 1) // streams
     if n < 1:
         raise InvalidInputError(f"{len(ids)} characters are too few for {streams} streams")
-    x = ids[: streams * n].reshape(streams, n)
-    y = ids[1 : streams * n + 1].reshape(streams, n)
+    x, y = (part[:streams] for part in chunk(ids, n))  # streams contiguous pieces of n characters
     was = model.training
     model.eval()
     total, state = 0.0, None

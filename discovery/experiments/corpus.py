@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import torch
 
+from discovery.core.checks import positive_int
 from discovery.core.errors import BilinearError, InvalidInputError
 
 __all__ = ["CharCorpus", "load_pydoc_corpus", "split_of", "chunk", "UNKNOWN"]
@@ -154,8 +155,7 @@ def chunk(ids: torch.Tensor, length: int) -> tuple[torch.Tensor, torch.Tensor]:
     >>> x.tolist(), y.tolist()
     ([[0, 1, 2, 3], [4, 5, 6, 7]], [[1, 2, 3, 4], [5, 6, 7, 8]])
     """
-    if isinstance(length, bool) or not isinstance(length, int) or length < 1:
-        raise InvalidInputError(f"sequence length must be a positive integer, got {length!r}")
+    length = positive_int(length, "sequence length")
     n = (len(ids) - 1) // length
     if n < 1:
         raise InvalidInputError(f"{len(ids)} tokens do not fill one sequence of length {length}")
